@@ -66,6 +66,7 @@ export interface ServiceCheck {
   path?: string;
   protocol?: 'http' | 'https';
   tls_skip_verify?: boolean;
+  tls_server_name?: string;
   headers?: { name: string; values: string[] }[];
 }
 
