@@ -12,7 +12,7 @@ export interface NodeConfig {
   /** App X answers at X.<base_domain>. */
   base_domain: string;
   listen: ListenConfig;
-  /** RTT in ms from this node's region to each region; own region is 0. Unlisted: 1000 + rank. */
+  /** RTT in ms from this node's region to each region; own region is 0; unlisted regions sort after all listed ones. */
   regions: Record<string, number>;
   /** Region groups beyond Fly's built-in table (spec §1.2 aliases): alias -> region codes. */
   region_aliases: Record<string, string[]>;
