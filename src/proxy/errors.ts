@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   PM03: { status: 504, summary: 'the machine did not start in time' },
   PM05: { status: 502, summary: 'the machine failed to start' },
   PM06: { status: 503, summary: 'autostart is off and no machine is started' },
+  PM07: { status: 409, summary: 'the machine cannot do that in its current state' },
   PM08: { status: 503, summary: 'the machine cannot be started in its current state' },
   PM09: { status: 503, summary: 'too many requests are waiting for machines to start' },
   // Concurrency

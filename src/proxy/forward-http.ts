@@ -1,0 +1,133 @@
+/**
+ * forwardHttp sends one hop of an HTTP request to a machine through its keep-alive pool and,
+ * when the response head arrives, decides before a byte goes to the client: a `fly-replay`
+ * header or a JSON replay body makes it a replay (the response is drained and dropped, spec
+ * §1.3); anything else streams to the client with backpressure.
+ */
+import { Writable, type Readable } from 'node:stream';
+import { serviceFor } from '../catalog/snapshot.ts';
+import type { Machine, Service } from '../catalog/types.ts';
+import { isReplayJsonContentType } from '../replay/directive.ts';
+import type { ReplayResponse } from '../replay/plan.ts';
+import type { RequestContext, Target } from './context.ts';
+import { ProxyError, type ErrorCode } from './errors.ts';
+import { responseHeaders } from './response-headers.ts';
+import type { ProxyRuntime } from './runtime.ts';
+import type { UpstreamHead } from './upstream-headers.ts';
+
+/** REPLAY_JSON_MAX_BYTES bounds a JSON replay body (spec §2). */
+export const REPLAY_JSON_MAX_BYTES = 64 * 1024;
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+export async function forwardHttp(
+  rt: ProxyRuntime,
+  ctx: RequestContext,
+  target: Target,
+  machine: Machine,
+  service: Service,
+  head: UpstreamHead,
+): Promise<ReplayResponse | null> {
+  const res = ctx.res!;
+  const pool = rt.pools.get(originOf(machine, service));
+  const release = rt.load.acquire(machine.id);
+  let replay: ReplayResponse | null = null;
+  try {
+    await pool.stream(
+      {
+        path: head.path,
+        method: ctx.method as 'GET',
+        headers: head.headers,
+        // undici sends any async iterable as a streamed body; its types list only Readable.
+        body: ctx.body === null ? null : (ctx.body.reader() as unknown as Readable),
+        signal: ctx.abort.signal,
+      },
+      ({ statusCode, headers }) => {
+        const replayHeader = headers['fly-replay'];
+        const contentType = headers['content-type'];
+        const json = isReplayJsonContentType(typeof contentType === 'string' ? contentType : undefined);
+        if (replayHeader !== undefined || json) {
+          const sink = new ReplaySink(json ? REPLAY_JSON_MAX_BYTES : 0);
+          replay = { machine, status: statusCode, headers, sink };
+          return sink;
+        }
+        ctx.hops.push({ app: machine.app, machine: machine.id, region: machine.region, status: statusCode });
+        ctx.status = statusCode;
+        ctx.responded = true;
+        const port = serviceFor(machine, ctx.publicPort)?.port;
+        res.writeHead(statusCode, responseHeaders(ctx, headers, port?.http_options?.response));
+        return res;
+      },
+    );
+  } catch (error) {
+    throw upstreamError(error, ctx, machine);
+  } finally {
+    release();
+  }
+  return replay;
+}
+
+/** originOf is the address a machine's service listens on while the machine is started. */
+export function originOf(machine: Machine, service: Service): string {
+  const runtime = machine.runtime;
+  const port = runtime?.ports[String(service.internal_port)];
+  if (runtime === null || port === undefined) {
+    throw new ProxyError('PR02', `machine "${machine.id}" has no address for port ${service.internal_port}`, {
+      source: 'internal',
+      retryable: true,
+    });
+  }
+  return `http://${runtime.host}:${port}`;
+}
+
+/** upstreamError turns an undici failure into a ProxyError that says whether a retry is safe. */
+export function upstreamError(error: unknown, ctx: RequestContext, machine: Machine): ProxyError {
+  if (error instanceof ProxyError) return error;
+  const code = (error as { code?: string }).code;
+  const retryIfIdempotent = IDEMPOTENT.has(ctx.method) && !ctx.responded;
+  const fail = (c: ErrorCode, retryable: boolean) =>
+    new ProxyError(c, `machine "${machine.id}": ${(error as Error).message}`, { source: 'upstream', retryable, cause: error });
+  switch (code) {
+    case 'ECONNREFUSED':
+      return fail('PC01', true);
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return fail('PC05', true);
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+      return fail('PC03', retryIfIdempotent);
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return fail('PU05', false);
+    case 'UND_ERR_BODY_TIMEOUT':
+      return fail('PU02', false);
+    case 'UND_ERR_ABORTED':
+    case 'ABORT_ERR':
+      return new ProxyError('RC03', 'the client went away', { source: 'downstream', cause: error });
+    default:
+      return fail('PC06', false);
+  }
+}
+
+/** ReplaySink takes a replaying response's body: kept up to `limit` bytes (JSON form), else dropped. */
+export class ReplaySink extends Writable {
+  readonly limit: number;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  overflowed = false;
+
+  constructor(limit: number) {
+    super();
+    this.limit = limit;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#bytes += chunk.length;
+    if (this.#bytes <= this.limit) this.#chunks.push(chunk);
+    else if (this.limit > 0) this.overflowed = true;
+    callback();
+  }
+
+  text(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * PublicListeners runs one HTTP/1.1 server per public port that any service declares, on the
+ * local port `[listen] ports` maps it to, and opens or closes servers as the catalog changes.
+ * Every request and upgrade becomes a RequestContext handed to the pipeline.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { BodyBuffer } from '../replay/body-buffer.ts';
+import type { RequestContext } from './context.ts';
+import { handleRequest } from './pipeline.ts';
+import { readRequestHeaders } from './request-headers.ts';
+import { newRequestId } from './request-id.ts';
+import type { ProxyRuntime } from './runtime.ts';
+
+/** CLIENT_KEEPALIVE_MS keeps idle client connections open (longer than common LB idle timeouts). */
+export const CLIENT_KEEPALIVE_MS = 65_000;
+
+interface Listener {
+  server: Server;
+  localPort: number;
+}
+
+export class PublicListeners {
+  #rt: ProxyRuntime;
+  #listeners = new Map<number, Listener>();
+  #inflight = 0;
+  #idle: (() => void) | null = null;
+  #closing = false;
+
+  constructor(rt: ProxyRuntime) {
+    this.#rt = rt;
+  }
+
+  /** localPort is where public port `publicPort` actually listens, if it does. */
+  localPort(publicPort: number): number | undefined {
+    return this.#listeners.get(publicPort)?.localPort;
+  }
+
+  /** ports lists the public ports being served, with their local ports. */
+  ports(): { public: number; local: number }[] {
+    return [...this.#listeners].map(([pub, l]) => ({ public: pub, local: l.localPort }));
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** reconcile opens a server for every port in `publicPorts` and closes the others. */
+  async reconcile(publicPorts: readonly number[]): Promise<void> {
+    if (this.#closing) return;
+    const wanted = new Set(publicPorts);
+    const opening: Promise<void>[] = [];
+    for (const port of wanted) if (!this.#listeners.has(port)) opening.push(this.#open(port));
+    for (const [port, listener] of this.#listeners) {
+      if (wanted.has(port)) continue;
+      this.#listeners.delete(port);
+      listener.server.close();
+      listener.server.closeIdleConnections();
+      this.#rt.logger.info({ port }, 'listener closed');
+    }
+    await Promise.all(opening);
+  }
+
+  /** close stops accepting, waits up to `drainMs` for in-flight requests, then closes every connection. */
+  async close(drainMs: number): Promise<void> {
+    this.#closing = true;
+    const servers = [...this.#listeners.values()].map((l) => l.server);
+    this.#listeners.clear();
+    const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    for (const server of servers) server.closeIdleConnections();
+    if (this.#inflight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.#idle = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const server of servers) server.closeAllConnections();
+    await Promise.all(closed);
+  }
+
+  async #open(publicPort: number): Promise<void> {
+    const { config } = this.#rt;
+    const mapped = config.listen.ports[String(publicPort)];
+    const wantedPort = mapped ?? publicPort;
+    const server = createServer({ keepAliveTimeout: CLIENT_KEEPALIVE_MS });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#track(this.#context(req, res, null, null, publicPort)));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => {});
+      this.#track(this.#context(req, null, socket, head, publicPort));
+    });
+    server.on('clientError', (error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+      this.#rt.logger.debug({ err: error, port: publicPort }, 'bad request from client');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(wantedPort, config.listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const localPort = (server.address() as { port: number }).port;
+    this.#listeners.set(publicPort, { server, localPort });
+    this.#rt.logger.info({ port: publicPort, listen: `${config.listen.host}:${localPort}` }, 'listening');
+  }
+
+  #track(ctx: RequestContext): void {
+    this.#inflight++;
+    handleRequest(this.#rt, ctx).finally(() => {
+      if (--this.#inflight === 0 && this.#idle !== null) this.#idle();
+    });
+  }
+
+  #context(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null, head: Buffer | null, publicPort: number): RequestContext {
+    const rt = this.#rt;
+    const headers = readRequestHeaders(req.rawHeaders);
+    const abort = new AbortController();
+    const closer = res ?? socket!;
+    closer.once('close', () => {
+      if (res === null || !res.writableFinished) abort.abort();
+    });
+    return {
+      id: newRequestId(rt.config.region),
+      start: performance.now(),
+      startMicros: Math.round((performance.timeOrigin + performance.now()) * 1000),
+      req,
+      res,
+      socket,
+      upgradeHead: head,
+      publicPort,
+      clientIp: normalizeIp(req.socket.remoteAddress ?? ''),
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      host: hostOnly(headers.host),
+      headers,
+      upstreamBase: null,
+      body: headers.hasBody ? new BodyBuffer(req, rt.config.replay.max_body_bytes, headers.contentLength) : null,
+      snapshot: rt.catalog.snapshot,
+      app: null,
+      hops: [],
+      cacheBypass: false,
+      status: 0,
+      errorCode: null,
+      responded: false,
+      abort,
+    };
+  }
+}
+
+/** hostOnly lowercases a Host header and drops its port and any trailing dot. */
+export function hostOnly(host: string): string {
+  let h = host.toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end === -1 ? h : h.slice(0, end + 1);
+  }
+  const colon = h.indexOf(':');
+  if (colon !== -1) h = h.slice(0, colon);
+  return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
+function normalizeIp(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
