@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { send, startBackend, startNode } from '../harness/index.ts';
+
+function staticApp(name: string, address: string, extra = ''): string {
+  return `
+[[apps]]
+name = "${name}"
+${extra}
+  [apps.http_service]
+  internal_port = 8080
+  [[apps.machines]]
+  address = "${address}"
+`;
+}
+
+test('routes a request to the app whose exact hostname matches the Host header', async (t) => {
+  const a = await startBackend(t, (_req, res) => res.end('a'));
+  const b = await startBackend(t, (_req, res) => res.end('b'));
+  const { url } = await startNode(
+    t,
+    staticApp('alpha', a.address, 'hostnames = ["alpha.example.test"]') + staticApp('beta', b.address, 'hostnames = ["beta.example.test"]'),
+  );
+  assert.equal((await send(url(), { host: 'alpha.example.test' })).body, 'a');
+  assert.equal((await send(url(), { host: 'BETA.example.test:80' })).body, 'b');
+});
+
+test('routes by a wildcard hostname, the most specific wildcard first', async (t) => {
+  const wide = await startBackend(t, (_req, res) => res.end('wide'));
+  const narrow = await startBackend(t, (_req, res) => res.end('narrow'));
+  const { url } = await startNode(
+    t,
+    staticApp('wide', wide.address, 'hostnames = ["*.example.test"]') +
+      staticApp('narrow', narrow.address, 'hostnames = ["*.team.example.test"]'),
+  );
+  assert.equal((await send(url(), { host: 'x.example.test' })).body, 'wide');
+  assert.equal((await send(url(), { host: 'x.team.example.test' })).body, 'narrow');
+  assert.equal((await send(url(), { host: 'a.b.example.test' })).body, 'wide');
+});
+
+test('routes <app>.<base_domain> to the app of that name', async (t) => {
+  const backend = await startBackend(t, (_req, res) => res.end('named'));
+  const { url } = await startNode(t, `base_domain = "apps.test"\n` + staticApp('shop', backend.address));
+  assert.equal((await send(url(), { host: 'shop.apps.test' })).body, 'named');
+});
+
+test('answers 404 RC01 for a host no app claims, naming the request id', async (t) => {
+  const backend = await startBackend(t, (_req, res) => res.end('x'));
+  const { url } = await startNode(t, staticApp('shop', backend.address));
+  const res = await send(url(), { host: 'nobody.example.test' });
+  assert.equal(res.status, 404);
+  assert.equal(res.headers['ricochet-error'], 'RC01');
+  assert.match(res.body, /RC01/);
+  assert.ok(res.body.includes(String(res.headers['fly-request-id'])));
+  assert.equal(backend.requests.length, 0);
+});
+
+test('routes by public port to the service that declares it', async (t) => {
+  const web = await startBackend(t, (_req, res) => res.end('web'));
+  const admin = await startBackend(t, (_req, res) => res.end('admin'));
+  const toml = `
+[[apps]]
+name = "multi"
+hostnames = ["multi.test"]
+  [[apps.services]]
+  internal_port = 8080
+  protocol = "tcp"
+    [[apps.services.ports]]
+    port = 80
+    handlers = ["http"]
+  [[apps.machines]]
+  address = "${web.address}"
+
+[[apps]]
+name = "multi-admin"
+hostnames = ["multi.test.admin"]
+  [[apps.services]]
+  internal_port = 9090
+  protocol = "tcp"
+    [[apps.services.ports]]
+    port = 9090
+    handlers = ["http"]
+  [[apps.machines]]
+  address = "${admin.address}"
+`;
+  const { url } = await startNode(t, toml, { publicPorts: [80, 9090] });
+  assert.equal((await send(url(80), { host: 'multi.test' })).body, 'web');
+  assert.equal((await send(url(9090), { host: 'multi.test.admin' })).body, 'admin');
+  const wrongPort = await send(url(9090), { host: 'multi.test' });
+  assert.equal(wrongPort.status, 404);
+  assert.equal(wrongPort.headers['ricochet-error'], 'RC02');
+});
+
+test('force_https answers 301 to the https URL', async (t) => {
+  const backend = await startBackend(t, (_req, res) => res.end('x'));
+  const { url } = await startNode(
+    t,
+    `
+[[apps]]
+name = "secure"
+hostnames = ["secure.test"]
+  [apps.http_service]
+  internal_port = 8080
+  force_https = true
+  [[apps.machines]]
+  address = "${backend.address}"
+`,
+  );
+  const res = await send(url(), { host: 'secure.test', path: '/a?b=c' });
+  assert.equal(res.status, 301);
+  assert.equal(res.headers.location, 'https://secure.test/a?b=c');
+  assert.equal(backend.requests.length, 0);
+});
+
+test('spreads requests over every started machine', async (t) => {
+  const one = await startBackend(t, (_req, res) => res.end('one'));
+  const two = await startBackend(t, (_req, res) => res.end('two'));
+  const toml = `
+[[apps]]
+name = "pair"
+hostnames = ["pair.test"]
+  [apps.http_service]
+  internal_port = 8080
+  [[apps.machines]]
+  address = "${one.address}"
+  [[apps.machines]]
+  address = "${two.address}"
+`;
+  const { url } = await startNode(t, toml);
+  const seen = new Set<string>();
+  // Random among equals (spec §8.2.1): 40 requests all on one machine has odds of 2^-39.
+  for (let n = 0; n < 40; n++) seen.add((await send(url(), { host: 'pair.test' })).body);
+  assert.deepEqual([...seen].sort(), ['one', 'two']);
+});
