@@ -14,7 +14,8 @@ export async function runNode(options: { configPath: string | null; dev?: boolea
     process.stderr.write(`ricochet: ${(error as Error).message}\n`);
     return 1;
   }
-  const { logger, flush } = createLogger(loaded.config.log.level);
+  // In dev a person reads the log as it happens: write each line at once.
+  const { logger, close: flush } = createLogger(loaded.config.log.level, { sync: options.dev === true });
   for (const w of loaded.warnings) logger.warn({ file: w.file, key: w.key }, w.message);
 
   let node: RicochetNode;
