@@ -1,6 +1,6 @@
 /**
  * Schemas for `ricochet.toml`, the node config. Every key is optional; this table is the
- * reference (docs/configuration.md is generated from it).
+ * reference; docs/configuration.md shows the same tables, kept in step by hand.
  *
  * | key                              | default                    | meaning |
  * |----------------------------------|----------------------------|---------|
