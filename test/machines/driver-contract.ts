@@ -15,8 +15,11 @@ export interface DriverHarness {
   driver: MachineDriver;
   /** startable returns a machine with these internal ports that the driver can start. */
   startable(t: TestContext, internalPorts: number[]): Promise<Machine>;
-  /** unreachable returns a machine whose ports never accept connections. */
-  unreachable(t: TestContext): Promise<Machine>;
+  /**
+   * unreachable returns a machine whose ports never accept connections, for drivers whose start
+   * waits for readiness; a driver that does not wait (static) leaves it out.
+   */
+  unreachable?: (t: TestContext) => Promise<Machine>;
 }
 
 const START_TIMEOUT_MS = 5_000;
@@ -69,28 +72,38 @@ export function runDriverContract(name: string, harness: DriverHarness): void {
       assert.ok('code' in exit && 'signal' in exit);
     });
 
-    test('start past the deadline rejects with PM03', async (t) => {
-      const machine = await harness.unreachable(t);
-      await assert.rejects(
-        driver.start({ machine, app: testApp(), timeoutMs: 200, signal: new AbortController().signal, logger: silent }),
-        (error: unknown) => error instanceof ProxyError && error.code === 'PM03',
-      );
-    });
+    const unreachable = harness.unreachable;
+    if (unreachable !== undefined) {
+      test('start past the deadline rejects with PM03', async (t) => {
+        const machine = await unreachable(t);
+        await assert.rejects(
+          driver.start({ machine, app: testApp(), timeoutMs: 200, signal: new AbortController().signal, logger: silent }),
+          (error: unknown) => error instanceof ProxyError && error.code === 'PM03',
+        );
+      });
 
-    test('an aborted start rejects with the abort reason', async (t) => {
-      const machine = await harness.unreachable(t);
-      const abort = new AbortController();
-      const reason = new ProxyError('RC05');
-      const started = driver.start({ machine, app: testApp(), timeoutMs: START_TIMEOUT_MS, signal: abort.signal, logger: silent });
-      setImmediate(() => abort.abort(reason));
-      await assert.rejects(started, (error: unknown) => error === reason);
-    });
+      test('an aborted start rejects with the abort reason', async (t) => {
+        const machine = await unreachable(t);
+        const abort = new AbortController();
+        const reason = new ProxyError('RC05');
+        const started = driver.start({ machine, app: testApp(), timeoutMs: START_TIMEOUT_MS, signal: abort.signal, logger: silent });
+        setImmediate(() => abort.abort(reason));
+        await assert.rejects(started, (error: unknown) => error === reason);
+      });
+    }
 
-    test('suspend then resume leaves the machine reachable', { skip: !driver.canSuspend && 'the driver cannot suspend' }, async (t) => {
-      const running = await startFor(t, driver, await harness.startable(t, [8080]));
-      await running.suspend();
-      await running.resume();
-      assert.equal(await accepts(running.runtime.host, running.runtime.ports['8080']), true);
-    });
+    if (driver.canSuspend) {
+      test('suspend then resume leaves the machine reachable', async (t) => {
+        const running = await startFor(t, driver, await harness.startable(t, [8080]));
+        await running.suspend();
+        await running.resume();
+        assert.equal(await accepts(running.runtime.host, running.runtime.ports['8080']), true);
+      });
+    } else {
+      test('suspend rejects, so the supervisor stops the machine instead', async (t) => {
+        const running = await startFor(t, driver, await harness.startable(t, [8080]));
+        await assert.rejects(running.suspend());
+      });
+    }
   });
 }

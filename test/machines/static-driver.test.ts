@@ -33,7 +33,6 @@ function staticMachine(address: string, ports: number[] = [8080]) {
 runDriverContract('static', {
   driver,
   startable: async (t, ports) => staticMachine(`127.0.0.1:${await listen(t)}`, ports),
-  unreachable: async () => staticMachine(`127.0.0.1:${await freePort()}`),
 });
 
 describe('StaticDriver', () => {
@@ -41,6 +40,12 @@ describe('StaticDriver', () => {
     const port = await listen(t);
     const running = await startFor(t, driver, staticMachine(`127.0.0.1:${port}`, [8080, 9090]));
     assert.deepEqual(running.runtime, { host: '127.0.0.1', ports: { '8080': port, '9090': port } });
+  });
+
+  test('start does not wait for the address: a server that comes up later is routed to', async (t) => {
+    const port = await freePort();
+    const running = await startFor(t, driver, staticMachine(`127.0.0.1:${port}`));
+    assert.deepEqual(running.runtime, { host: '127.0.0.1', ports: { '8080': port } });
   });
 
   test('stop leaves the process at the address running', async (t) => {

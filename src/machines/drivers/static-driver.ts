@@ -1,35 +1,28 @@
 /**
  * StaticDriver is for a machine that someone else runs at `config.ricochet.address`
- * ("host:port"; IPv6 as "[::1]:3000"). Ricochet never starts or stops that process: start
- * checks that the address accepts connections (until the deadline, then PM03) and maps every
- * internal port of the machine to it; stop only marks the machine stopped. It cannot suspend,
- * so a suspend falls back to stop (spec §9.5).
+ * ("host:port"; IPv6 as "[::1]:3000"). Ricochet never starts or stops that process: start maps
+ * every internal port of the machine to the address at once, without connecting (the server may
+ * come up later, and a catalog of 100,000 static machines must not cost 100,000 connections at
+ * boot); whether it answers is for retries and health checks to find out. Stop only marks the
+ * machine stopped. It cannot suspend, so a suspend falls back to stop (spec §9.5).
  */
 import type { Machine, MachineRuntime } from '../../catalog/types.ts';
 import { ProxyError } from '../../proxy/errors.ts';
 import type { DriverStartOptions, MachineDriver, MachineExit, RunningMachine } from '../driver.ts';
 import { internalPorts } from './machine-env.ts';
-import { waitForPorts } from './wait-for-ports.ts';
 
 export class StaticDriver implements MachineDriver {
   readonly kind = 'static';
   readonly canSuspend = false;
 
   async start(options: DriverStartOptions): Promise<RunningMachine> {
-    const { machine, timeoutMs, signal } = options;
+    const { machine, signal } = options;
     const address = machine.config.ricochet.address;
     const target = address === undefined ? null : parseAddress(address);
     if (target === null) {
       throw new ProxyError('PM05', `Cannot start machine "${machine.id}": config.ricochet.address "${address ?? ''}" is not host:port`);
     }
     signal.throwIfAborted();
-    const wait = await waitForPorts(target.host, [target.port], { timeoutMs, signal });
-    if (wait === 'aborted') throw signal.reason;
-    if (wait === 'timeout') {
-      throw new ProxyError('PM03', `Cannot start machine "${machine.id}": nothing accepted connections at ${address} within ${timeoutMs} ms`, {
-        source: 'upstream',
-      });
-    }
     return new StaticMachine(machine, target.host, target.port);
   }
 }

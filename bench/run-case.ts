@@ -1,0 +1,220 @@
+/**
+ * runCase measures one peer in one scenario on fresh processes: backends, then the proxy, a
+ * readiness probe, a warm-up, optional idle time, the measured runs; then it stops everything it
+ * started, whatever happened.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { CaseResult, RunMetrics } from './bench-results.ts';
+import { BACKEND_CORE, missingRequirement } from './cases.ts';
+import type { CaseContext, CaseSpec, RunningBackend } from './cases.ts';
+import { freePorts } from './free-ports.ts';
+import { medianMetrics } from './median-metrics.ts';
+import { probe, waitUntilReady } from './probe.ts';
+import type { ProcessGroup, StartedProcess } from './process-group.ts';
+import { CLOCK_TICKS_PER_SECOND, coreBusyShare, readCoreTimes, sampleTree } from './proc-stat.ts';
+import type { Probe, Scenario } from './scenarios.ts';
+import { runWrk } from './wrk.ts';
+
+const BACKEND_START_TIMEOUT_MS = 10_000;
+/** SLOW_START_NOTE_MS: a startup slower than this is worth a note in the table. */
+const SLOW_START_NOTE_MS = 2000;
+const MIB = 1024 * 1024;
+/** BACKGROUND_SAMPLE_MS and BACKGROUND_BUSY_NOTE: a core busier than this before a case is noted. */
+const BACKGROUND_SAMPLE_MS = 1000;
+const BACKGROUND_BUSY_NOTE = 0.15;
+/** ERROR_SHARE_NOTE: past this share of error responses a case's speed means nothing. */
+const ERROR_SHARE_NOTE = 0.01;
+
+/** CaseSettings is how long and how hard each case is loaded. */
+export interface CaseSettings {
+  runs: number;
+  seconds: number;
+  warmupSeconds: number;
+  idleSeconds: number;
+  connections: number;
+  threads: number;
+}
+
+/** CaseEnvironment is what stays the same for every case of one bench run. */
+export interface CaseEnvironment {
+  group: ProcessGroup;
+  repoDir: string;
+  benchDir: string;
+  node: string;
+  log(line: string): void;
+}
+
+const anyStatus200: Probe = {
+  method: 'GET',
+  path: '/',
+  headers: {},
+  body: null,
+  check: (status) => (status === 200 ? null : `status ${status}`),
+};
+
+function emptyResult(spec: CaseSpec): CaseResult {
+  return { id: spec.id, label: spec.label, status: 'ok', reason: null, startupMs: null, runs: [], median: null, notes: [] };
+}
+
+/** runCase never throws for a case's own trouble: that becomes a `failed` result. */
+export async function runCase(spec: CaseSpec, scenario: Scenario, settings: CaseSettings, env: CaseEnvironment): Promise<CaseResult> {
+  const result = emptyResult(spec);
+  const missing = missingRequirement(spec, env.repoDir);
+  if (missing !== null) {
+    return { ...result, status: 'skipped', reason: missing };
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), `ricochet-bench-${spec.id}-`));
+  // nginx's worker drops root and must reach its temp paths inside this dir.
+  chmodSync(dir, 0o755);
+  const started: StartedProcess[] = [];
+  try {
+    await noteBackgroundLoad(result.notes);
+    await measure(spec, scenario, settings, env, dir, started, result);
+    result.median = medianMetrics(result.runs);
+    return result;
+  } catch (err) {
+    return { ...result, status: 'failed', reason: (err as Error).message, median: null };
+  } finally {
+    for (const proc of [...new Set(started)].reverse()) await env.group.stop(proc);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(
+  spec: CaseSpec,
+  scenario: Scenario,
+  settings: CaseSettings,
+  env: CaseEnvironment,
+  dir: string,
+  started: StartedProcess[],
+  result: CaseResult,
+): Promise<void> {
+  const ports = await freePorts(spec.backends.length + 2);
+  const backends: RunningBackend[] = spec.backends.map((mode, i) => {
+    const proc = env.group.start({
+      name: `backend (${mode})`,
+      core: spec.backendCore,
+      command: env.node,
+      args: [path.join(env.benchDir, 'backend.ts'), '--port', String(ports[i]), '--mode', mode],
+    });
+    started.push(proc);
+    return { process: proc, port: ports[i], mode };
+  });
+  for (const backend of backends) {
+    await waitUntilReady(backend.port, anyStatus200, null, [backend.process], BACKEND_START_TIMEOUT_MS);
+  }
+  const ctx: CaseContext = {
+    group: env.group,
+    repoDir: env.repoDir,
+    benchDir: env.benchDir,
+    node: env.node,
+    dir,
+    backends,
+    proxyPort: ports[spec.backends.length],
+    apiPort: ports[spec.backends.length + 1],
+    notes: result.notes,
+  };
+  const spawnedAt = Date.now();
+  const target = spec.start(ctx);
+  started.push(target.process);
+  await waitUntilReady(target.port, scenario.probe, spec.hostHeader, started, spec.startTimeoutMs);
+  result.startupMs = Date.now() - spawnedAt;
+  if (result.startupMs > SLOW_START_NOTE_MS) result.notes.push(`ready ${(result.startupMs / 1000).toFixed(1)} s after spawn`);
+
+  const wrkOptions = {
+    url: `http://127.0.0.1:${target.port}${scenario.path}`,
+    connections: settings.connections,
+    threads: settings.threads,
+    core: BACKEND_CORE,
+    headers: [...scenario.headers, ...(spec.hostHeader === null ? [] : [`Host: ${spec.hostHeader}`])],
+    script: scenario.script === null ? null : path.join(env.benchDir, scenario.script),
+  };
+  if (settings.warmupSeconds > 0) {
+    env.log(`  warm-up ${settings.warmupSeconds} s`);
+    const warm = await runWrk(env.group, { ...wrkOptions, seconds: settings.warmupSeconds });
+    if (warm.non2xx + warm.socketErrors > 0) {
+      result.notes.push(`warm-up: ${warm.non2xx} non-2xx, ${warm.socketErrors} socket errors`);
+    }
+  }
+  if (settings.idleSeconds > 0) {
+    env.log(`  idle ${settings.idleSeconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, settings.idleSeconds * 1000));
+  }
+  for (let i = 0; i < settings.runs; i++) {
+    const run = await measuredRun(target.process.pid, { ...wrkOptions, seconds: settings.seconds }, env.group);
+    assertAlive(started);
+    result.runs.push(run);
+    env.log(
+      `  run ${i + 1}/${settings.runs}: ${Math.round(run.requestsPerSecond).toLocaleString('en-US')} req/s, ` +
+        `p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.cpuUsPerRequest.toFixed(1)} µs/req` +
+        (run.non2xx + run.socketErrors > 0 ? `, ${run.non2xx} non-2xx, ${run.socketErrors} socket errors` : ''),
+    );
+  }
+  const non2xx = result.runs.reduce((sum, run) => sum + run.non2xx, 0);
+  const socketErrors = result.runs.reduce((sum, run) => sum + run.socketErrors, 0);
+  const requests = result.runs.reduce((sum, run) => sum + run.requests, 0);
+  // One failed exchange often counts twice (a 4xx, then a read error on the closed socket).
+  if (requests > 0 && Math.max(non2xx, socketErrors) / requests > ERROR_SHARE_NOTE) {
+    result.notes.push(`${non2xx} non-2xx and ${socketErrors} socket errors in ${requests} requests: not comparable`);
+  }
+  // The answer must still be right after the load (a proxy that broke under load fails here).
+  const after = await probe(target.port, scenario.probe, spec.hostHeader);
+  const wrong = 'error' in after ? after.error : scenario.probe.check(after.status, after.body);
+  if (wrong !== null) throw new Error(`wrong answer after the runs: ${wrong}`);
+}
+
+async function measuredRun(pid: number, options: Parameters<typeof runWrk>[1], group: ProcessGroup): Promise<RunMetrics> {
+  const coresBefore = readCoreTimes();
+  const before = sampleTree(pid);
+  let rssBytes: number | null = null;
+  // RSS in the middle of the run, as in the calibration ("RSS MiB (mid-run)").
+  const midRun = setTimeout(() => {
+    rssBytes = sampleTree(pid).rssBytes;
+  }, (options.seconds * 1000) / 2);
+  let report;
+  try {
+    report = await runWrk(group, options);
+  } finally {
+    clearTimeout(midRun);
+  }
+  const after = sampleTree(pid);
+  const coresAfter = readCoreTimes();
+  const cpuUs = ((after.cpuTicks - before.cpuTicks) / CLOCK_TICKS_PER_SECOND) * 1e6;
+  return {
+    requestsPerSecond: report.requestsPerSecond,
+    requests: report.requests,
+    p50Ms: report.p50Ms,
+    p99Ms: report.p99Ms,
+    cpuUsPerRequest: report.requests > 0 ? cpuUs / report.requests : Number.NaN,
+    rssMiB: (rssBytes ?? after.rssBytes) / MIB,
+    core0Busy: coreBusyShare(coresBefore, coresAfter, 0),
+    core1Busy: coreBusyShare(coresBefore, coresAfter, 1),
+    socketErrors: report.socketErrors,
+    non2xx: report.non2xx,
+  };
+}
+
+/**
+ * noteBackgroundLoad records how busy the two cores were before the case started anything: on a
+ * shared machine, other work on them makes every number of the case low.
+ */
+async function noteBackgroundLoad(notes: string[]): Promise<void> {
+  const before = readCoreTimes();
+  await new Promise((resolve) => setTimeout(resolve, BACKGROUND_SAMPLE_MS));
+  const after = readCoreTimes();
+  const shares = [0, 1].map((core) => coreBusyShare(before, after, core) ?? 0);
+  if (shares.some((share) => share > BACKGROUND_BUSY_NOTE)) {
+    notes.push(`background load before start: core0 ${Math.round(shares[0] * 100)}%, core1 ${Math.round(shares[1] * 100)}%`);
+  }
+}
+
+function assertAlive(processes: readonly StartedProcess[]): void {
+  for (const proc of processes) {
+    const status = proc.exitStatus();
+    if (status !== null) {
+      throw new Error(`${proc.name} exited (${status}) during the runs: ${proc.outputTail().trim().slice(-800)}`);
+    }
+  }
+}

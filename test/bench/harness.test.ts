@@ -1,0 +1,139 @@
+/**
+ * Tests of the bench harness's pure parts and of the backend, on the wire. They start no load
+ * and run in well under a second: `node --test bench/harness.test.ts`.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse as parseTOML } from 'smol-toml';
+import { parseBenchOptions } from '../../bench/cli-options.ts';
+import { median, medianMetrics } from '../../bench/median-metrics.ts';
+import { parseProcStat } from '../../bench/proc-stat.ts';
+import { bigCatalogApps, renderTemplate } from '../../bench/ricochet-config.ts';
+import { parseWrkReport, wrkArgs } from '../../bench/wrk.ts';
+
+const BENCH_DIR = fileURLToPath(new URL('../../bench/', import.meta.url));
+
+const WRK_OUTPUT = `Running 3s test @ http://127.0.0.1:8081/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.02ms  310.11us  12.40ms   91.20%
+    Req/Sec    44.75k     1.20k   46.10k    70.00%
+  Latency Distribution
+     50%  990.00us
+     75%    1.10ms
+     90%    1.30ms
+     99%    2.22ms
+  134259 requests in 3.00s, 17.29MB read
+  Socket errors: connect 0, read 3, write 1, timeout 2
+  Non-2xx or 3xx responses: 7
+Requests/sec:  44753.21
+Transfer/sec:      5.76MB
+`;
+
+test('parseWrkReport reads requests, rate, percentiles in ms and error counts', () => {
+  const report = parseWrkReport(WRK_OUTPUT);
+  assert.equal(report.requests, 134259);
+  assert.equal(report.durationSeconds, 3);
+  assert.equal(report.requestsPerSecond, 44753.21);
+  assert.equal(report.p50Ms, 0.99);
+  assert.equal(report.p99Ms, 2.22);
+  assert.equal(report.socketErrors, 6);
+  assert.equal(report.non2xx, 7);
+});
+
+test('parseWrkReport rejects text without a request count', () => {
+  assert.throws(() => parseWrkReport('unable to connect to 127.0.0.1:1 Connection refused'), TypeError);
+});
+
+test('wrkArgs passes headers and the script before the url', () => {
+  const args = wrkArgs({ url: 'http://127.0.0.1:1/', seconds: 3, connections: 50, threads: 1, core: '1', headers: ['Connection: close'], script: '/x.lua' });
+  assert.deepEqual(args, ['-t1', '-c50', '-d3s', '--latency', '-H', 'Connection: close', '-s', '/x.lua', 'http://127.0.0.1:1/']);
+});
+
+test('parseProcStat reads cpu ticks and ppid when the command name holds spaces and parens', () => {
+  const fields = ['S', '41', '7', '7', '0', '-1', '4194560', '100', '0', '0', '0', '250', '50', '0', '0', '20', '0', '2', '0', '999', '1000', '77'];
+  const stat = parseProcStat(`4242 (nginx: worker (x)) ${fields.join(' ')}`);
+  assert.deepEqual(stat, { pid: 4242, ppid: 41, cpuTicks: 300, startTicks: 999, rssPages: 77 });
+});
+
+test('medianMetrics takes each median on its own and sums errors', () => {
+  const run = (rps: number, p99: number, non2xx: number) => ({
+    requestsPerSecond: rps, requests: rps, p50Ms: 1, p99Ms: p99, cpuUsPerRequest: 10, rssMiB: 100,
+    core0Busy: 1, core1Busy: null, socketErrors: 0, non2xx,
+  });
+  const m = medianMetrics([run(3, 9, 1), run(1, 5, 0), run(2, 7, 2)]);
+  assert.equal(m.requestsPerSecond, 2);
+  assert.equal(m.p99Ms, 7);
+  assert.equal(m.core1Busy, null);
+  assert.equal(m.non2xx, 3);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+});
+
+test('parseBenchOptions gives --quick its short defaults and rejects a bad count with BENCH_USAGE', () => {
+  const quick = parseBenchOptions(['--quick', '--only', 'nginx, direct']);
+  assert.equal(quick.runs, 1);
+  assert.equal(quick.seconds, 3);
+  assert.equal(quick.warmupSeconds, 1);
+  assert.deepEqual(quick.only, ['nginx', 'direct']);
+  assert.throws(() => parseBenchOptions(['--runs', '0']), { code: 'BENCH_USAGE' });
+  assert.throws(() => parseBenchOptions(['--nope']), { code: 'BENCH_USAGE' });
+});
+
+test('renderTemplate fills every placeholder and refuses an unknown one', () => {
+  assert.equal(renderTemplate('a={{A_PORT}} b={{A_PORT}}', { A_PORT: 1 }), 'a=1 b=1');
+  assert.throws(() => renderTemplate('{{MISSING}}', {}), TypeError);
+});
+
+test('the Ricochet templates and the big catalog are valid TOML with the expected apps and machines', async () => {
+  const { readFileSync } = await import('node:fs');
+  const values = { API_PORT: 1, PROXY_PORT: 2, BACKEND_PORT: 3, ROUTER_PORT: 4, TARGET_PORT: 5 };
+  const plain = parseTOML(renderTemplate(readFileSync(path.join(BENCH_DIR, 'ricochet/plain.toml'), 'utf8'), values));
+  const listen = plain.listen as { host: string; api: string; ports: Record<string, number> };
+  assert.equal(listen.host, '127.0.0.1');
+  assert.equal(listen.api, '127.0.0.1:1');
+  assert.equal(listen.ports['80'], 2);
+  const replay = parseTOML(renderTemplate(readFileSync(path.join(BENCH_DIR, 'ricochet/replay.toml'), 'utf8'), values)) as {
+    apps: { name: string; machines: { address: string }[] }[];
+  };
+  assert.deepEqual(replay.apps.map((app) => [app.name, app.machines[0].address]), [['router', '127.0.0.1:4'], ['target', '127.0.0.1:5']]);
+  const big = parseTOML(bigCatalogApps({ apps: 1000, machines: 100_000, address: '127.0.0.1:3' })) as {
+    apps: { name: string; machines: { count: number }[] }[];
+  };
+  assert.equal(big.apps.length, 999);
+  assert.equal(big.apps.reduce((sum, app) => sum + app.machines[0].count, 0), 99_999);
+  assert.equal(new Set(big.apps.map((app) => app.name)).size, 999);
+});
+
+test('the backend answers 13 bytes, 64 KiB, the upload size, and fly-replay in replay mode', async (t) => {
+  const start = async (mode: string) => {
+    const child = spawn(process.execPath, [path.join(BENCH_DIR, 'backend.ts'), '--port', '0', '--mode', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => child.kill());
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    return Number(/:(\d+) /.exec(line.toString())?.[1]);
+  };
+  const request = (port: number, method: string, reqPath: string, body?: Buffer) =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method, path: reqPath, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const plain = await start('plain');
+  assert.equal((await request(plain, 'GET', '/')).body.toString(), 'hello, world\n');
+  assert.equal((await request(plain, 'GET', '/64k')).body.length, 65536);
+  assert.equal((await request(plain, 'POST', '/upload', Buffer.alloc(100_000))).body.toString(), '100000\n');
+  const replay = await start('replay-cache');
+  const answer = await request(replay, 'GET', '/');
+  assert.equal(answer.headers['fly-replay'], 'app=target');
+  assert.equal(answer.headers['fly-replay-cache'], '/*');
+  assert.equal(answer.headers['fly-replay-cache-ttl-secs'], '60');
+  assert.equal(answer.body.length, 0);
+});
