@@ -60,6 +60,8 @@ export async function forwardHttp(
       },
     );
   } catch (error) {
+    // A replaying response too long to drain: the connection is dropped, the replay stands.
+    if (replay !== null && error instanceof ReplayDrainLimitError) return replay;
     throw upstreamError(error, ctx, machine);
   } finally {
     release();
@@ -108,6 +110,15 @@ export function upstreamError(error: unknown, ctx: RequestContext, machine: Mach
   }
 }
 
+/**
+ * REPLAY_DRAIN_MAX_BYTES bounds how much of a replaying response's body is read and dropped to
+ * keep its connection for reuse; past it the connection is closed instead.
+ */
+export const REPLAY_DRAIN_MAX_BYTES = 1024 * 1024;
+
+/** ReplayDrainLimitError ends the drain of a replaying response that is too long. */
+export class ReplayDrainLimitError extends Error {}
+
 /** ReplaySink takes a replaying response's body: kept up to `limit` bytes (JSON form), else dropped. */
 export class ReplaySink extends Writable {
   readonly limit: number;
@@ -124,6 +135,10 @@ export class ReplaySink extends Writable {
     this.#bytes += chunk.length;
     if (this.#bytes <= this.limit) this.#chunks.push(chunk);
     else if (this.limit > 0) this.overflowed = true;
+    if (this.#bytes > REPLAY_DRAIN_MAX_BYTES) {
+      callback(new ReplayDrainLimitError(`the replaying response's body is over ${REPLAY_DRAIN_MAX_BYTES} bytes`));
+      return;
+    }
     callback();
   }
 

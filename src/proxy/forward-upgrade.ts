@@ -18,6 +18,8 @@ import type { UpstreamHead } from './upstream-headers.ts';
 
 /** UPGRADE_HEAD_MAX_BYTES bounds a machine's response head to an upgrade request. */
 export const UPGRADE_HEAD_MAX_BYTES = 64 * 1024;
+/** CHUNK_LINE_MAX_BYTES is the slack past a JSON replay body's limit for chunk framing. */
+const CHUNK_LINE_MAX_BYTES = 1024;
 
 interface ParsedHead {
   status: number;
@@ -144,16 +146,37 @@ function readHead(socket: Socket, machine: Machine): Promise<ParsedHead> {
   });
 }
 
-/** readBody reads a content-length body (a JSON replay) into the sink. */
+/**
+ * readBody reads a JSON replay body into the sink, framed by Content-Length or chunked
+ * (RFC 9112 §7.1), stopping once the sink's limit is passed (the sink then says it overflowed).
+ */
 async function readBody(socket: Socket, head: ParsedHead, sink: ReplaySink): Promise<void> {
-  const length = Number(head.headers['content-length'] ?? 0);
-  let received = head.rest.length;
-  sink.write(head.rest);
+  const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let buffered = head.rest;
   socket.resume();
-  for await (const chunk of socket) {
-    if (received >= length) break;
-    sink.write(chunk as Buffer);
-    received += (chunk as Buffer).length;
+  const more = async (): Promise<boolean> => {
+    if (buffered.length > sink.limit + CHUNK_LINE_MAX_BYTES) return false;
+    const next = await chunks.next();
+    if (next.done === true) return false;
+    buffered = Buffer.concat([buffered, next.value]);
+    return true;
+  };
+  if (!/\bchunked\b/i.test(String(head.headers['transfer-encoding'] ?? ''))) {
+    const length = Number(head.headers['content-length'] ?? 0);
+    while (buffered.length < length && (await more()));
+    sink.write(buffered.subarray(0, length));
+    return;
+  }
+  for (;;) {
+    let eol = buffered.indexOf('\r\n');
+    while (eol === -1 && (await more())) eol = buffered.indexOf('\r\n');
+    const size = eol === -1 ? NaN : Number.parseInt(buffered.subarray(0, eol).toString('latin1'), 16);
+    if (!Number.isSafeInteger(size) || size <= 0) return;
+    const end = eol + 2 + size;
+    while (buffered.length < end && (await more()));
+    sink.write(buffered.subarray(eol + 2, Math.min(end, buffered.length)));
+    if (buffered.length < end) return;
+    buffered = buffered.subarray(end + 2);
   }
 }
 

@@ -25,6 +25,8 @@ export class PublicListeners {
   #rt: ProxyRuntime;
   #listeners = new Map<number, Listener>();
   #inflight = 0;
+  /** Client sockets of upgrade requests: the HTTP server no longer manages them. */
+  #upgraded = new Set<Duplex>();
   #idle: (() => void) | null = null;
   #closing = false;
 
@@ -78,6 +80,7 @@ export class PublicListeners {
       clearTimeout(timer);
     }
     for (const server of servers) server.closeAllConnections();
+    for (const socket of this.#upgraded) socket.destroy();
     await Promise.all(closed);
   }
 
@@ -89,6 +92,8 @@ export class PublicListeners {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#track(this.#context(req, res, null, null, publicPort)));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
+      this.#upgraded.add(socket);
+      socket.once('close', () => this.#upgraded.delete(socket));
       this.#track(this.#context(req, null, socket, head, publicPort));
     });
     server.on('clientError', (error, socket) => {

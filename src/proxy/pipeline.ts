@@ -22,15 +22,16 @@ import { pickMachine } from './pick-machine.ts';
 import { buildUpstreamHeaders } from './upstream-headers.ts';
 import { logAccess } from './access-log.ts';
 import { respondError, respondRedirect } from './respond.ts';
-import { lookupReplayCache } from '../replay/cache-route.ts';
+import { lookupReplayCache, uncachedTarget } from '../replay/cache-route.ts';
 import type { ProxyRuntime } from './runtime.ts';
 
 export async function handleRequest(rt: ProxyRuntime, ctx: RequestContext): Promise<void> {
   try {
     let target = resolveTarget(rt, ctx);
     for (let hops = 0; target !== null; hops++) {
-      const replay = await deliver(rt, ctx, target);
-      target = replay === null ? null : planReplay(rt, ctx, target, replay, hops + 1);
+      const delivered = await deliver(rt, ctx, target);
+      // Plan from the target actually delivered to: a fallback's replay is refused (spec §3.5).
+      target = delivered === null ? null : planReplay(rt, ctx, delivered.target, delivered.replay, hops + 1);
     }
   } catch (error) {
     respondError(rt, ctx, toProxyError(error));
@@ -96,31 +97,47 @@ function splitList(value: string): string[] {
 
 /**
  * deliver sends the request to a machine of the target and either streams the answer to the
- * client (null) or returns the machine's replay. When a replay cannot reach its target and it
- * named a fallback, the request goes back to the replaying machine (spec §3).
+ * client (null) or returns the machine's replay with the target it was delivered to. When a
+ * replay cannot reach its target and it named a fallback, the request goes back to the
+ * replaying machine (spec §3); when a cached replay's target cannot be reached, the request goes
+ * to the origin app instead.
  */
-async function deliver(rt: ProxyRuntime, ctx: RequestContext, target: Target): Promise<ReplayResponse | null> {
+async function deliver(rt: ProxyRuntime, ctx: RequestContext, target: Target): Promise<Delivered | null> {
   const started = performance.now();
+  const attempt: LastAttempt = { machine: null };
   try {
-    return await deliverWithRetries(rt, ctx, target);
+    const replay = await deliverWithRetries(rt, ctx, target, attempt);
+    return replay === null ? null : { target, replay };
   } catch (error) {
     const failure = toProxyError(error);
     const reason = unreachableReason(failure.code);
+    const uncached = uncachedTarget(target);
+    if (uncached !== undefined && reason !== null && !ctx.responded) {
+      // A cached decision whose target is gone: forget it and ask the origin app (spec §5).
+      rt.cache.invalidate(target.cacheKey ?? '');
+      rt.logger.info(
+        { request: ctx.id, code: failure.code, key: target.cacheKey },
+        'cached replay target unreachable, asking the origin app',
+      );
+      return deliver(rt, ctx, uncached);
+    }
     if (target.fallback === null || reason === null || ctx.responded) throw failure;
     const { fallback } = target;
     rt.logger.info(
       { request: ctx.id, code: failure.code, app: target.app.name, fallback: fallback.mode },
       'replay target unreachable, falling back to the replaying machine',
     );
+    // spec §3.4: the target machine and its region, when one was chosen.
+    const chosen = attempt.machine ?? (target.instance === null ? undefined : rt.catalog.snapshot.machine(target.instance));
     const failed = formatReplayFailed({
-      instance: target.instance ?? target.preferInstance,
+      instance: chosen?.id ?? target.instance,
       app: target.app.name,
-      region: regionOf(target),
+      region: chosen?.region ?? regionOf(target),
       replaySource: fallback.machine.id,
       reason,
       elapsedMs: Math.round(performance.now() - started),
     });
-    return deliverWithRetries(rt, ctx, {
+    const fallbackTarget: Target = {
       ...target,
       app: fallback.app,
       regions: null,
@@ -133,16 +150,44 @@ async function deliver(rt: ProxyRuntime, ctx: RequestContext, target: Target): P
       deadline: null,
       fallback: null,
       isFallback: true,
-    });
+    };
+    const replay = await deliverWithRetries(rt, ctx, fallbackTarget, { machine: null });
+    return replay === null ? null : { target: fallbackTarget, replay };
   }
 }
 
-async function deliverWithRetries(rt: ProxyRuntime, ctx: RequestContext, target: Target): Promise<ReplayResponse | null> {
+/** Delivered is a machine's replay and the target whose delivery it answered. */
+interface Delivered {
+  target: Target;
+  replay: ReplayResponse;
+}
+
+/** LastAttempt records the machine a delivery last tried, for `fly-replay-failed` (spec §3.4). */
+interface LastAttempt {
+  machine: Machine | null;
+}
+
+async function deliverWithRetries(
+  rt: ProxyRuntime,
+  ctx: RequestContext,
+  target: Target,
+  last: LastAttempt,
+): Promise<ReplayResponse | null> {
   const tried = new Set<string>();
   let lastError: ProxyError | null = null;
   for (let attempt = 0; attempt < rt.config.proxy.max_attempts; attempt++) {
+    // A replay's `timeout` also bounds retries, not only waits for a start (spec §3.1).
+    if (attempt > 0 && target.deadline !== null && performance.now() >= target.deadline) {
+      throw new ProxyError('PA06', 'the replay timeout ran out before a machine could take the request', {
+        source: 'upstream',
+        cause: lastError,
+      });
+    }
     const pick = await pickMachine(rt, ctx, target, tried, lastError);
-    tried.add(pick.machine.id);
+    // A pinned machine (`instance=`, `fly-force-instance-id`) is tried again rather than skipped:
+    // there is no other to go to (spec §4: "will attempt to reach the Machine multiple times").
+    if (target.instance === null) tried.add(pick.machine.id);
+    last.machine = pick.machine;
     const headers = buildUpstreamHeaders(rt, ctx, target, pick);
     try {
       const forward = ctx.socket === null ? forwardHttp : forwardUpgrade;
@@ -155,7 +200,8 @@ async function deliverWithRetries(rt: ProxyRuntime, ctx: RequestContext, target:
       lastError = failure;
     }
   }
-  throw new ProxyError('PR03', `no machine of app "${target.app.name}" could be reached after ${tried.size} attempts`, {
+  const attempts = rt.config.proxy.max_attempts;
+  throw new ProxyError('PR03', `no machine of app "${target.app.name}" could be reached after ${attempts} attempts`, {
     source: 'upstream',
     cause: lastError,
   });

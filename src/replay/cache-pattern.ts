@@ -17,6 +17,7 @@ export type CacheRejectionRule =
   | 'pattern-not-matching'
   | 'request-path-uncacheable'
   | 'ttl-invalid'
+  | 'ttl-missing'
   | 'ttl-below-minimum'
   | 'rule-type-invalid'
   | 'rule-name-invalid';

@@ -2,7 +2,7 @@
  * lookupReplayCache and storeReplayCache connect the replay cache (cache.ts) to the pipeline:
  * a hit aims the first hop straight at the cached target with `fly-replay-cache-status: hit`
  * and no `fly-replay-src` (spec §5.3, §5.4); a bypass sends the request to the app as usual and
- * marks its replay `bypass`; a replay from the first app is stored when it asked for caching.
+ * marks its replay `bypass`; a replay from the origin app is stored when it asked for caching.
  */
 import type { App, Machine, ReplayCacheRule } from '../catalog/types.ts';
 import { serviceFor } from '../catalog/snapshot.ts';
@@ -10,7 +10,20 @@ import type { RequestContext, Target } from '../proxy/context.ts';
 import type { ProxyRuntime } from '../proxy/runtime.ts';
 import type { CacheRequest, CachedRoute } from './cache.ts';
 import { wantsBypass } from './cache.ts';
-import type { ReplayDirective } from './directive.ts';
+import { selectSessionRule } from './cache-session-rule.ts';
+import { cacheRestrictionViolation, REPLAY_CACHE_MIN_TTL_SECONDS, type ReplayDirective } from './directive.ts';
+
+/** uncachedTargets maps each cache-hit target to the target its request had without the cache. */
+const uncachedTargets = new WeakMap<Target, Target>();
+
+/**
+ * uncachedTarget returns, for a target aimed by a cache hit, where the request would have gone
+ * without the cache (the origin app), so a hit whose target cannot be reached can ask the origin
+ * again (spec §5: caching is an optimisation, not a guarantee). Undefined for any other target.
+ */
+export function uncachedTarget(target: Target): Target | undefined {
+  return uncachedTargets.get(target);
+}
 
 export function lookupReplayCache(
   rt: ProxyRuntime,
@@ -18,7 +31,8 @@ export function lookupReplayCache(
   target: Target,
   sessionRules: readonly ReplayCacheRule[],
 ): Target {
-  if (rt.cache.stats().entries === 0) return target;
+  // A constant-time check: stats() would sweep every entry on every request.
+  if (rt.cache.size === 0) return target;
   const request = cacheRequest(ctx);
   const entry = rt.cache.lookup(target.app.name, request, sessionRules);
   if (entry === null) return target;
@@ -33,19 +47,28 @@ export function lookupReplayCache(
     rt.cache.invalidate(entry.key);
     return target;
   }
-  return {
+  // The cached decision stands in for the origin's replay, so it replaces the client's routing
+  // headers as a replay would (spec §4 leaves the precedence [UNDOC]; docs/replay.md).
+  const hit: Target = {
     ...target,
     app,
     regions: route.regions === null ? null : rt.regions.expand(route.regions),
-    regionsOnly: false,
+    regionsOnly: route.regions !== null,
     instance: route.instance,
     preferInstance: route.preferInstance,
     headers: ['fly-replay-cache-status', 'hit'],
     cacheKey: entry.key,
   };
+  uncachedTargets.set(hit, target);
+  return hit;
 }
 
-/** storeReplayCache stores a replay decision if the directive or a session rule asks for it. */
+/**
+ * storeReplayCache stores a replay decision if the directive or a session rule asks for it, and
+ * returns the entry's key. A decision that asks for caching but may not be cached (spec §5.4: no
+ * `state`, `transform`, `timeout` or `fallback`; spec §5.1: a TTL of at least 10 s, a pattern
+ * that matches the request) is not stored, and a log line names the rule it broke.
+ */
 export function storeReplayCache(
   rt: ProxyRuntime,
   ctx: RequestContext,
@@ -53,26 +76,42 @@ export function storeReplayCache(
   directive: ReplayDirective,
   machine: Machine,
 ): string | null {
-  const route: CachedRoute = {
+  const request = cacheRequest(ctx);
+  const cache = directive.cache;
+  const refuse = (rule: string, detail: string | null): null => {
+    rt.logger.warn({ request: ctx.id, machine: machine.id, app: source.name, rule, detail }, 'replay not cached');
+    return null;
+  };
+  const violation = cacheRestrictionViolation(directive);
+  const why =
+    violation === 'ttl_below_minimum'
+      ? `the TTL is below ${REPLAY_CACHE_MIN_TTL_SECONDS} s (spec §5.1)`
+      : `a cached replay may not have ${violation} (spec §5.4)`;
+  if (cache !== null && cache.prefix !== null) {
+    if (violation !== null) return refuse(violation, why);
+    if (cache.ttlSeconds === null) return refuse('ttl-missing', 'fly-replay-cache needs fly-replay-cache-ttl-secs');
+    const { prefix, ttlSeconds, allowBypass } = cache;
+    const stored = rt.cache.storePath(source.name, request, prefix, ttlSeconds, allowBypass, routeOf(directive));
+    if ('rejected' in stored) return refuse(stored.rule, stored.detail);
+    return stored.key;
+  }
+  const rules = serviceFor(machine, ctx.publicPort)?.port.http_options?.replay_cache ?? [];
+  if (rules.length === 0) return null;
+  if (violation !== null) {
+    if (selectSessionRule(rules, request.host, request.path) === null) return null;
+    return refuse(violation, why);
+  }
+  return rt.cache.storeSession(source.name, request, rules, routeOf(directive))?.key ?? null;
+}
+
+function routeOf(directive: ReplayDirective): CachedRoute {
+  return {
     app: directive.app,
     regions: directive.regions,
     instance: directive.instance,
     preferInstance: directive.preferInstance,
     elsewhere: directive.elsewhere,
   };
-  const request = cacheRequest(ctx);
-  const cache = directive.cache;
-  if (cache !== null && cache.prefix !== null) {
-    const stored = rt.cache.storePath(source.name, request, cache.prefix, cache.ttlSeconds ?? 0, cache.allowBypass, route);
-    if ('rejected' in stored) {
-      rt.logger.warn({ request: ctx.id, machine: machine.id, rule: stored.rule }, 'replay not cached');
-      return null;
-    }
-    return stored.key;
-  }
-  const rules = serviceFor(machine, ctx.publicPort)?.port.http_options?.replay_cache ?? [];
-  if (rules.length === 0) return null;
-  return rt.cache.storeSession(source.name, request, rules, route)?.key ?? null;
 }
 
 function cacheRequest(ctx: RequestContext): CacheRequest {

@@ -278,6 +278,14 @@ export class ReplayCache {
     return removed;
   }
 
+  /**
+   * size is how many entries are held, expired ones not yet dropped included: a constant-time
+   * check that lets the pipeline skip the lookup while the cache is empty.
+   */
+  get size(): number {
+    return this.#entries.size;
+  }
+
   /** stats returns the counters; it drops expired entries first so `entries` counts live ones. */
   stats(): CacheStats {
     this.sweep();

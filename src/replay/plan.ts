@@ -10,7 +10,6 @@ import { ProxyError } from '../proxy/errors.ts';
 import type { ReplaySink } from '../proxy/forward-http.ts';
 import type { ProxyRuntime } from '../proxy/runtime.ts';
 import {
-  cacheRestrictionViolation,
   isReplayJsonContentType,
   parseReplayHeader,
   parseReplayJson,
@@ -67,7 +66,9 @@ export function planReplay(rt: ProxyRuntime, ctx: RequestContext, current: Targe
   const next: Target = {
     app,
     regions: directive.regions === null ? null : rt.regions.expand(directive.regions),
-    regionsOnly: false,
+    // `region="sjc,any"` means "sjc, else anywhere" (spec §1.2), so a list without `any` is the
+    // whole choice: no fallback to other regions (docs/replay.md).
+    regionsOnly: directive.regions !== null,
     instance: directive.instance,
     preferInstance: directive.preferInstance,
     exclude: directive.elsewhere ? new Set([machine.id]) : new Set(),
@@ -84,21 +85,19 @@ export function planReplay(rt: ProxyRuntime, ctx: RequestContext, current: Targe
     replayedBy: machine,
     cacheKey: null,
   };
-  // Only the first app's decisions are cached: one level of cache lookup (spec §5.4).
-  if (hops === 1 && !directive.cache?.invalidate) {
-    const violation = cacheRestrictionViolation(directive);
-    if (violation !== null && directive.cache?.prefix != null) {
-      rt.logger.warn({ request: ctx.id, machine: machine.id, rule: violation }, 'replay not cached');
-    } else if (violation === null) {
-      next.cacheKey = storeReplayCache(rt, ctx, source, directive, machine);
-    }
+  // Only the origin app's decisions are cached (the app the Host header names), and only when
+  // the origin itself was asked, not the cache: one level of cache lookup (spec §5.4). After an
+  // invalidation the origin's next answer is cached again at once.
+  if (source.name === ctx.app?.name && current.cacheKey === null && directive.cache?.invalidate !== true) {
+    next.cacheKey = storeReplayCache(rt, ctx, source, directive, machine);
   }
   return next;
 }
 
 /**
  * readDirective parses the replay from the JSON body when the content type says so, else from
- * the header (docs/decisions.md: the JSON form wins when both are present).
+ * the header (docs/replay.md: the JSON form wins when both are present, `fly-replay` and, when
+ * the JSON has a `cache` part, `fly-replay-cache*` too).
  */
 function readDirective(replay: ReplayResponse): ReplayDirective {
   const { headers, sink } = replay;
@@ -108,6 +107,8 @@ function readDirective(replay: ReplayResponse): ReplayDirective {
     if (isReplayJsonContentType(typeof contentType === 'string' ? contentType : undefined)) {
       if (sink.overflowed) throw new ReplayParseError(`the JSON replay body is over ${sink.limit} bytes`);
       directive = parseReplayJson(sink.text());
+      // The JSON form wins: its `cache` part makes `fly-replay-cache*` headers moot.
+      if (directive.cache !== null) return directive;
     } else {
       directive = parseReplayHeader(joined(headers['fly-replay']) ?? '');
     }

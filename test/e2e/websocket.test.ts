@@ -39,3 +39,28 @@ hostnames = ["ws.test"]
   await once(client, 'close');
   wss.close();
 });
+
+test('shutdown closes an open WebSocket after the drain timeout instead of waiting for it forever', async (t) => {
+  const backend = await startBackend(t, (_req, res) => res.end('plain'));
+  const wss = new WebSocketServer({ server: backend.server });
+  t.after(() => wss.close());
+  wss.on('connection', (socket) => socket.send('hi'));
+  const { port, node } = await startNode(
+    t,
+    `[proxy]
+drain_timeout_ms = 100
+[[apps]]
+name = "ws"
+hostnames = ["ws.test"]
+  [apps.http_service]
+  internal_port = 8080
+  [[apps.machines]]
+  address = "${backend.address}"
+`,
+  );
+  const client = new WebSocket(`ws://127.0.0.1:${port()}/`, { headers: { host: 'ws.test' } });
+  await once(client, 'message');
+  const closed = once(client, 'close');
+  await node.stop();
+  await closed;
+});
