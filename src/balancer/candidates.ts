@@ -56,14 +56,25 @@ export type LoadBucket = 'below_soft' | 'soft' | 'hard';
 /**
  * STARTABLE_STATE_RANK lists the states a request may wake a machine from, most ready first.
  * `starting` joins a wake already under way instead of starting another machine; a suspended
- * machine resumes faster than a stopped one boots.
+ * machine resumes faster than a stopped one boots. A machine still `suspending` or `stopping`
+ * is woken once that is done (the supervisor queues the start): the last resort, see
+ * LAST_RESORT_RANK.
  */
 const STARTABLE_STATE_RANK: Partial<Record<MachineState, number>> = {
   starting: 0,
   suspended: 1,
   stopped: 2,
   created: 3,
+  suspending: 4,
+  stopping: 5,
 };
+
+/**
+ * LAST_RESORT_RANK: machines from this rank on are being put to sleep. Waking one means waiting
+ * for its drain and stop first, so they come after every other machine of the scope, nearest
+ * first, rather than a 503 when nothing else is left.
+ */
+const LAST_RESORT_RANK = 4;
 
 /** loadBucket places a machine's load in one of the three buckets of spec §8.2.2. */
 export function loadBucket(m: MachineView): LoadBucket {
@@ -86,16 +97,18 @@ function isStartable(m: MachineView): boolean {
  * candidates yields the machines of `query` in preference order, each at most once.
  *
  * Preferred region choices come first, in their order, then (unless `regionsOnly`) the whole
- * app. Within each of those scopes, regions are grouped by closeness (equal RTT, one group):
- * 1. In the closest group with a usable machine: its machines below soft limit, least loaded
- *    first, ties at random (spec §8.2.1).
- * 2. If that group had none below soft, every startable machine of the scope, nearest first:
- *    "all running machines are above soft_limit", so one is started (spec §9 Start 1).
- * 3. That group's machines between soft and hard limit (spec §8.2.2): soft limits never send
- *    traffic to a farther region (spec §8.2.4).
- * 4. Startable machines no farther than that group: a region whose machines can be woken is not
- *    given up for a farther one.
- * 5. The next group with a usable machine, the same way; then what is left to start.
+ * app. Within each of those scopes, regions are grouped by closeness (equal RTT, one group), and
+ * the groups are taken nearest first. A group counts when it has a usable or a startable machine;
+ * within it:
+ * 1. its machines below soft limit, least loaded first, ties at random (spec §8.2.1);
+ * 2. its startable machines (a wake under way first, then suspended, then stopped): every
+ *    running machine of the group is at or over its soft limit, or none runs, so one is
+ *    started in the nearest region (spec §9 Start 1);
+ * 3. its machines between soft and hard limit (spec §8.2.2).
+ * Only then the next group: traffic leaves a region only when each of its machines is
+ * unhealthy, at its hard limit, or stopped and not startable; soft limits never send traffic
+ * to a farther region, and neither does a local machine that can be woken (spec §8.2.4).
+ * Machines still stopping or suspending come last of all (LAST_RESORT_RANK).
  */
 export function* candidates(query: CandidateQuery): Generator<Candidate> {
   validateQuery(query);
@@ -162,6 +175,7 @@ interface Ranked {
 interface Group {
   rtt: number;
   below: Ranked[];
+  startable: Ranked[];
   soft: Ranked[];
 }
 
@@ -173,37 +187,32 @@ function* rankScope(
 ): Generator<Candidate> {
   const rttOf = memoRtt(query.rtt);
   const groups = new Map<number, Group>();
-  let startable: Ranked[] = [];
   for (const machine of scope) {
     if (!accepted(machine)) continue;
+    const usable = isUsable(machine);
+    if (!usable && !isStartable(machine)) continue;
     const rtt = rttOf(machine.region);
-    if (isUsable(machine)) {
-      let group = groups.get(rtt);
-      if (group === undefined) {
-        group = { rtt, below: [], soft: [] };
-        groups.set(rtt, group);
-      }
+    let group = groups.get(rtt);
+    if (group === undefined) {
+      group = { rtt, below: [], startable: [], soft: [] };
+      groups.set(rtt, group);
+    }
+    if (usable) {
       const ranked = { machine, rtt, order: machine.load, tieBreak: query.random() };
       (loadBucket(machine) === 'below_soft' ? group.below : group.soft).push(ranked);
-    } else if (isStartable(machine)) {
+    } else {
       const order = STARTABLE_STATE_RANK[machine.state] ?? 0;
-      startable.push({ machine, rtt, order, tieBreak: query.random() });
+      group.startable.push({ machine, rtt, order, tieBreak: query.random() });
     }
   }
-  startable.sort(compareRanked);
-
+  const lastResort: Ranked[] = [];
   for (const group of [...groups.values()].sort((a, b) => a.rtt - b.rtt)) {
     yield* asCandidates(group.below.sort(compareRanked), false);
-    if (group.below.length === 0) {
-      yield* asCandidates(startable, true);
-      startable = [];
-    }
+    yield* asCandidates(group.startable.filter((r) => r.order < LAST_RESORT_RANK).sort(compareRanked), true);
     yield* asCandidates(group.soft.sort(compareRanked), false);
-    const nearer = startable.filter((r) => r.rtt <= group.rtt);
-    startable = startable.filter((r) => r.rtt > group.rtt);
-    yield* asCandidates(nearer, true);
+    lastResort.push(...group.startable.filter((r) => r.order >= LAST_RESORT_RANK));
   }
-  yield* asCandidates(startable, true);
+  yield* asCandidates(lastResort.sort(compareRanked), true);
 }
 
 function compareRanked(a: Ranked, b: Ranked): number {

@@ -23,6 +23,14 @@ export interface HardLimitQueueOptions {
   clearTimer?: (handle: unknown) => void;
 }
 
+/** WaitOptions shape one wait; a request woken without finding a slot waits again with them. */
+export interface WaitOptions {
+  /** How long this wait may last, at most `maxWaitMs`: a requeued request keeps its first deadline. */
+  waitMs?: number;
+  /** Join at the head of the queue: a request woken too early keeps its place (FIFO). */
+  front?: boolean;
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -61,17 +69,18 @@ export class HardLimitQueue {
 
   /**
    * wait resolves when `notify(key)` picks this waiter (oldest first). It rejects with PL02 (and
-   * `retry-after`) when the key's queue is full or `maxWaitMs` runs out, with RC05 once the queue
-   * is closed, and with `signal.reason` when the signal aborts.
+   * `retry-after`) when the key's queue is full or the wait runs out (`waitMs`, at most
+   * `maxWaitMs`), with RC05 once the queue is closed, and with `signal.reason` when the signal
+   * aborts.
    */
-  wait(key: string, signal?: AbortSignal): Promise<void> {
+  wait(key: string, signal?: AbortSignal, options: WaitOptions = {}): Promise<void> {
     if (this.#closed) return Promise.reject(shuttingDown());
     if (signal?.aborted) return Promise.reject(signal.reason);
     const queue = this.#queues.get(key) ?? new Set<Waiter>();
     if (queue.size >= this.#maxWaiters) {
       return Promise.reject(overloaded(`Cannot queue request for "${key}": ${queue.size} already waiting`));
     }
-    this.#queues.set(key, queue);
+    const waitMs = Math.max(0, Math.min(this.#maxWaitMs, options.waitMs ?? this.#maxWaitMs));
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
@@ -80,14 +89,12 @@ export class HardLimitQueue {
         timer: undefined,
         onAbort: () => this.#settle(key, waiter, { error: signal?.reason }),
       };
-      queue.add(waiter);
+      this.#queues.set(key, options.front === true ? new Set([waiter, ...queue]) : queue.add(waiter));
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
       waiter.timer = this.#setTimer(() => {
-        const error = overloaded(
-          `Cannot route request for "${key}": no capacity within ${this.#maxWaitMs} ms`,
-        );
+        const error = overloaded(`Cannot route request for "${key}": no capacity within ${this.#maxWaitMs} ms`);
         this.#settle(key, waiter, { error });
-      }, this.#maxWaitMs);
+      }, waitMs);
     });
   }
 
@@ -95,6 +102,11 @@ export class HardLimitQueue {
   notify(key: string): void {
     const oldest = this.#queues.get(key)?.values().next();
     if (oldest !== undefined && !oldest.done) this.#settle(key, oldest.value, null);
+  }
+
+  /** keys lists the keys that have requests waiting. */
+  keys(): string[] {
+    return [...this.#queues.keys()];
   }
 
   /** size is the number of requests waiting on `key`. */

@@ -48,6 +48,25 @@ export class LoadTracker {
     };
   }
 
+  /**
+   * idle resolves once `machineId` has no load, or once `timeoutMs` has passed, with whether it
+   * is idle: how a stopping machine's in-flight requests are drained (spec §9.4 kill_timeout).
+   */
+  idle(machineId: string, timeoutMs: number): Promise<boolean> {
+    if (this.load(machineId) === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (idle: boolean): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(idle);
+      };
+      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
+      const unsubscribe = this.onRelease((id) => {
+        if (id === machineId && this.load(machineId) === 0) done(true);
+      });
+    });
+  }
+
   #release(machineId: string): void {
     const count = (this.#counts.get(machineId) ?? 0) - 1;
     // Drop idle entries: machine ids come and go, the map must not grow with them.

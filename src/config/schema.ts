@@ -22,8 +22,11 @@
  * | `[proxy] drain_timeout_ms`       | `10000`                    | graceful shutdown wait for in-flight requests |
  * | `[proxy] max_attempts`           | `5`                        | machines one request is tried on after connection failures |
  * | `[proxy] pool_connections`       | `128`                      | keep-alive connections per machine |
+ * | `[proxy] queue_max_waiters`      | `1000`                     | requests that may wait per app and service while every machine is at its hard limit (spec §8.2.5); one more gets 503 PL02 |
+ * | `[proxy] queue_max_wait_ms`      | `10000`                    | longest such a wait; past it 503 PL02 with Retry-After |
  * | `[machines] start_timeout_ms`    | `20000`                    | deadline for a started machine to accept connections |
  * | `[machines] autostop_interval_ms`| `60000`                    | period of the autostop pass (spec §9) |
+ * | `[machines] max_held_requests`   | `1000`                     | requests held node-wide while machines start (spec §9); one more gets 503 PM09 |
  * | `[orgs.<org>] replay_sources`    | `[]`                       | orgs allowed to replay into `<org>`'s apps (spec §1.4) |
  * | `[log] level`                    | `"info"`                   | fatal, error, warn, info, debug, trace or silent |
  * | `[[apps]]`                       | none                       | apps; see below |
@@ -151,12 +154,15 @@ export const nodeSchema = z.object({
       drain_timeout_ms: nonNegativeInt(10_000, 'Graceful shutdown wait.'),
       max_attempts: z.int().min(1).max(100).default(5),
       pool_connections: positiveInt(128, 'Keep-alive connections per machine.'),
+      queue_max_waiters: nonNegativeInt(1_000, 'Requests waiting per app and service at the hard limit.'),
+      queue_max_wait_ms: nonNegativeInt(10_000, 'Longest wait at the hard limit.'),
     })
     .prefault({}),
   machines: z
     .object({
       start_timeout_ms: positiveInt(20_000, 'Start deadline.'),
       autostop_interval_ms: positiveInt(60_000, 'Autostop period.'),
+      max_held_requests: nonNegativeInt(1_000, 'Requests held node-wide while machines start.'),
     })
     .prefault({}),
   orgs: z.record(orgSlugSchema, z.object({ replay_sources: z.array(orgSlugSchema).default([]) }).prefault({})).default({}),

@@ -62,6 +62,10 @@ export interface ProxySettings {
   max_attempts: number;
   /** Keep-alive connections kept open per machine. */
   pool_connections: number;
+  /** Requests that may wait per app and service while every machine is at its hard limit (spec §8.2.5). */
+  queue_max_waiters: number;
+  /** Longest wait at the hard limit before 503 PL02. */
+  queue_max_wait_ms: number;
 }
 
 export interface MachineSettings {
@@ -69,6 +73,8 @@ export interface MachineSettings {
   start_timeout_ms: number;
   /** Period of the autostop pass (spec §9: "every few minutes", [UNDOC]). */
   autostop_interval_ms: number;
+  /** Requests held node-wide while machines start (spec §9); one more gets 503 PM09. */
+  max_held_requests: number;
 }
 
 /** AppConfig is one `[[apps]]` section, fly.toml keys already turned into a machine config. */

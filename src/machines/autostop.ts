@@ -7,7 +7,9 @@
  * "suspend" (the region's "autostop machines"), with load = in-flight requests or connections:
  * - more than one: `excess = n − (n_over_soft + 1)`, where n_over_soft counts machines whose
  *   load is at or above their service's `soft_limit`; if excess ≥ 1, stop one (spec §9.3);
- * - exactly one: stop it only when its load is 0;
+ * - exactly one: stop it only when its load is 0 and it has been quiet (no request in flight,
+ *   none finished, not started) for a whole pass period, so a machine is not stopped moments
+ *   after it served a request or was woken by one [UNDOC];
  * - in the app's primary region, never leave fewer started machines than the largest
  *   `min_machines_running` of those services (spec §9.4).
  * The machine stopped is the least loaded; among equally loaded ones, the one idle longest
@@ -51,6 +53,8 @@ interface Candidate {
   softLimit: number;
   minRunning: number;
   load: number;
+  /** When the machine last started or last finished a request (-Infinity: never seen). */
+  quietSince: number;
 }
 
 /** Decision is what one region's pass decided. */
@@ -153,7 +157,7 @@ export class Autostop {
         list.push(candidate);
       }
       for (const [region, candidates] of byRegion) {
-        const decision = decide(candidates, this.#idleSince);
+        const decision = decide(candidates, this.#idleSince, this.#now() - this.#intervalMs);
         if (decision === null) continue;
         if (region === app.primary_region) {
           const minRunning = Math.max(...candidates.map((c) => c.minRunning));
@@ -181,6 +185,10 @@ export class Autostop {
       softLimit: service.concurrency?.soft_limit ?? SOFT_LIMIT_DEFAULT,
       minRunning: Math.max(0, ...machine.config.services.filter(isAutostop).map((s) => s.min_machines_running ?? 0)),
       load: this.#load.load(machine.id),
+      quietSince: Math.max(
+        this.#idleSince.get(machine.id) ?? Number.NEGATIVE_INFINITY,
+        machine.events.find((event) => event.status === 'started')?.timestamp ?? Number.NEGATIVE_INFINITY,
+      ),
     };
   }
 
@@ -216,14 +224,14 @@ function isAutostop(service: Service): boolean {
 
 /**
  * decide picks the machine to stop in one region, or null (spec §9.3). Pure: values in, value
- * out; `idleSince` is only read.
+ * out; `idleSince` is only read. A lone machine must have been quiet since `quietBefore`.
  */
-function decide(candidates: readonly Candidate[], idleSince: ReadonlyMap<string, number>): Decision | null {
+function decide(candidates: readonly Candidate[], idleSince: ReadonlyMap<string, number>, quietBefore: number): Decision | null {
   const n = candidates.length;
   const overSoft = candidates.filter((c) => c.load >= c.softLimit).length;
   if (n === 1) {
     const [only] = candidates;
-    return only.load === 0 ? { candidate: only, reason: 'idle', machines: 1, overSoft } : null;
+    return only.load === 0 && only.quietSince <= quietBefore ? { candidate: only, reason: 'idle', machines: 1, overSoft } : null;
   }
   if (n - (overSoft + 1) < 1) return null;
   const idle = (c: Candidate): number => idleSince.get(c.machine.id) ?? Number.NEGATIVE_INFINITY;

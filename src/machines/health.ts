@@ -113,12 +113,21 @@ export class HealthMonitor {
     return !this.#unhealthy.has(machineId);
   }
 
-  /** checkNow runs the machine's service checks once, now (after picking up its current record). */
+  /**
+   * checkNow runs the machine's service checks once, now (after picking up its current record).
+   * A probe already in flight started before the call, so its result may be stale: checkNow
+   * waits for it, then probes again.
+   */
   async checkNow(machineId: string): Promise<void> {
     this.#sync(machineId, this.#records.get(machineId));
     const tracked = this.#tracked.get(machineId);
     if (tracked === undefined) return;
-    await Promise.all(tracked.checks.map((state) => this.#run(tracked, state)));
+    await Promise.all(
+      tracked.checks.map(async (state) => {
+        if (state.flight !== null) await state.flight;
+        if (this.#tracked.get(machineId) === tracked) await this.#run(tracked, state);
+      }),
+    );
   }
 
   #syncAll(): void {

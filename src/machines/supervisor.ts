@@ -44,6 +44,12 @@ export interface SupervisorOptions {
   /** Drivers by kind; defaults to a ProcessDriver and a StaticDriver. */
   drivers?: Partial<Record<MachineDriver['kind'], MachineDriver>>;
   restartBackoff?: RestartBackoff;
+  /**
+   * drain resolves once the machine has no request in flight, or after `timeoutMs`. A stop or
+   * suspend asked for while the machine runs marks it stopping (so it gets no new requests),
+   * waits for this, then signals it. Shutdown and destroy do not wait. Default: no wait.
+   */
+  drain?: (id: string, timeoutMs: number) => Promise<unknown>;
 }
 
 export interface StopOptions {
@@ -72,6 +78,7 @@ export class Supervisor {
   #now: () => number;
   #drivers: Record<MachineDriver['kind'], MachineDriver>;
   #backoff: RestartBackoff;
+  #drain: (id: string, timeoutMs: number) => Promise<unknown>;
   #entries = new Map<string, Entry>();
   #closing = false;
   #exitHookInstalled = false;
@@ -90,6 +97,7 @@ export class Supervisor {
     this.#now = options.now ?? Date.now;
     this.#drivers = { process: new ProcessDriver(), static: new StaticDriver(), ...options.drivers };
     this.#backoff = options.restartBackoff ?? DEFAULT_RESTART_BACKOFF;
+    this.#drain = options.drain ?? (() => Promise.resolve());
   }
 
   /** start starts (or resumes) a machine and resolves once it accepts connections. */
@@ -230,6 +238,8 @@ export class Supervisor {
       return;
     }
     this.#transition(id, 'stopping', reason, {});
+    // Draining: in-flight requests get up to kill_timeout to finish before the signal.
+    if (reason === 'stop') await this.#drainFor(id, machine, options);
     const exit = await this.#stopProcess(id, entry, machine, options);
     this.#transition(id, 'stopped', reason, { runtime: null }, { ms: this.#now() - startedAt, ...exit });
   }
@@ -245,6 +255,7 @@ export class Supervisor {
     if (this.#check(id, state, 'suspend') === 'noop' || running === null) return;
     const startedAt = this.#now();
     this.#transition(id, 'suspending', 'suspend', {});
+    await this.#drainFor(id, machine, {});
     await running.suspend();
     // If the process exited meanwhile, its exit (queued behind this action) settles the state.
     entry.suspended = true;
@@ -304,6 +315,19 @@ export class Supervisor {
     const settings = machine === null ? stopSettings({ stop_config: {} }, options) : this.#stopSettings(machine, options);
     this.#logger.debug({ machine: id, ...settings }, 'stopping machine process');
     return running.stop(settings.signal, settings.timeoutMs);
+  }
+
+  /** #drainFor waits, at most the machine's stop timeout, until it has no request in flight. */
+  async #drainFor(id: string, machine: Machine, options: StopOptions): Promise<void> {
+    const { timeoutMs } = this.#stopSettings(machine, options);
+    const startedAt = this.#now();
+    try {
+      await this.#drain(id, timeoutMs);
+    } catch (error) {
+      this.#logger.warn({ machine: id, err: error }, 'could not drain machine');
+    }
+    const ms = this.#now() - startedAt;
+    if (ms > 0) this.#logger.debug({ machine: id, ms }, 'machine drained');
   }
 
   #stopSettings(machine: Machine, options: StopOptions): StopSettings {

@@ -39,8 +39,15 @@ export async function forwardUpgrade(
   void target;
   const client = ctx.socket!;
   const url = new URL(originOf(machine, service));
-  const upstream = await open(rt, ctx, machine, url.hostname, Number(url.port));
+  // Count the connection from before it opens, so concurrent upgrades see it (hard limit).
   const release = rt.load.acquire(machine.id);
+  let upstream: Socket;
+  try {
+    upstream = await open(rt, ctx, machine, url.hostname, Number(url.port));
+  } catch (error) {
+    release();
+    throw error;
+  }
   let joined = false;
   try {
     let text = `${ctx.method} ${head.path} HTTP/1.1\r\n`;
@@ -187,17 +194,26 @@ function withoutHopByHop(headers: Record<string, string | string[]>): Record<str
   return copy;
 }
 
-/** join pipes the two sockets both ways and resolves once both are closed; one closing closes the other. */
+/**
+ * join pipes the two sockets both ways and resolves once both are closed. Both ends close
+ * together: one side closing, or ending its half (once what it sent has been written to the
+ * other side), closes both, so a peer that ignores a half-close cannot hold the connection.
+ */
 function join(client: Duplex, upstream: Socket): Promise<void> {
   return new Promise((resolve) => {
     let open = 2;
-    const closed = () => {
+    const both = () => {
       client.destroy();
       upstream.destroy();
+    };
+    const closed = () => {
+      both();
       if (--open === 0) resolve();
     };
     client.once('close', closed);
     upstream.once('close', closed);
+    client.once('finish', both);
+    upstream.once('finish', both);
     client.on('error', () => {});
     upstream.on('error', () => {});
     client.pipe(upstream);

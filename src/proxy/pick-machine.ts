@@ -2,10 +2,11 @@
  * pickMachine chooses the machine for one delivery attempt: the balancer's candidates for the
  * target (spec §8.2), narrowed by instance targets, `elsewhere` and machines already tried;
  * a stopped machine is started and the request held until it accepts connections (spec §9);
- * when every machine is at its hard limit the request waits in the queue (spec §8.2.5).
+ * when every machine is at its hard limit the request waits in the queue of its app and public
+ * port (spec §8.2.5). docs/load-balancing.md describes the whole.
  */
 import { performance } from 'node:perf_hooks';
-import { atHardLimit, candidates, type CandidateQuery, type MachineView } from '../balancer/candidates.ts';
+import { atHardLimit, candidates, type Candidate, type CandidateQuery, type MachineView } from '../balancer/candidates.ts';
 import { serviceFor, SOFT_LIMIT_DEFAULT } from '../catalog/snapshot.ts';
 import type { Machine, Service } from '../catalog/types.ts';
 import type { RequestContext, Target } from './context.ts';
@@ -19,10 +20,44 @@ export interface Pick {
   preferredUnavailable: string | null;
 }
 
-/** MAX_HELD_REQUESTS bounds the requests held while machines start, node-wide. */
-export const MAX_HELD_REQUESTS = 1000;
-let held = 0;
+/**
+ * START_FAILURES_TRIED_NEXT are the start failures after which the next candidate is tried: the
+ * machine cannot run or cannot start from its state. A start that timed out (PM03) already
+ * held its requests for `start_timeout_ms`, so it fails them rather than hold them once more.
+ */
+const START_FAILURES_TRIED_NEXT: ReadonlySet<string> = new Set(['PM05', 'PM08']);
 
+/** held counts, per node (runtime), the requests waiting for machines to start (spec §9). */
+const held = new WeakMap<ProxyRuntime, number>();
+
+/** hardLimitKey names the hard-limit queue of one app and public port (spec §8.2.5). */
+export function hardLimitKey(app: string, publicPort: number): string {
+  return `${app}:${publicPort}`;
+}
+
+/**
+ * notifyCapacity wakes the oldest request of each hard-limit queue that may have gained a slot:
+ * the queues `machineId` serves after one of its requests finished, or every queue after a
+ * catalog change (a machine started, passed its checks or was uncordoned).
+ */
+export function notifyCapacity(rt: ProxyRuntime, machineId?: string): void {
+  const keys = rt.queue.keys();
+  if (keys.length === 0) return;
+  const machine = machineId === undefined ? undefined : rt.catalog.get(machineId);
+  if (machineId !== undefined && machine === undefined) return;
+  for (const key of keys) {
+    const colon = key.lastIndexOf(':');
+    const serves = machine === undefined || (machine.app === key.slice(0, colon) && serviceFor(machine, Number(key.slice(colon + 1))) !== undefined);
+    if (serves) rt.queue.notify(key);
+  }
+}
+
+/**
+ * pickMachine returns the machine for one delivery attempt, after waking it or waiting at the
+ * hard limit if need be. It throws a ProxyError when no machine can take the request: PR01,
+ * PR02, PR03, PR04, PM05, PM06 (nothing to try), PM03, PM09 (a wake), PL02 (the queue), PA06
+ * (the replay deadline) or RC03 (the client went away while waiting).
+ */
 export async function pickMachine(
   rt: ProxyRuntime,
   ctx: RequestContext,
@@ -30,6 +65,10 @@ export async function pickMachine(
   tried: ReadonlySet<string>,
   lastError: ProxyError | null,
 ): Promise<Pick> {
+  const failedStarts = new Map<string, ProxyError>();
+  const queueKey = hardLimitKey(target.app.name, ctx.publicPort);
+  /** performance.now() when this request first queued at the hard limit, or null. */
+  let queuedAt: number | null = null;
   for (;;) {
     const snapshot = rt.catalog.snapshot;
     const services = new Map<string, Service>();
@@ -46,28 +85,60 @@ export async function pickMachine(
       });
     }
     const usable = (m: MachineView) =>
-      !tried.has(m.id) && !target.exclude.has(m.id) && (target.instance === null || m.id === target.instance);
+      !tried.has(m.id) &&
+      !failedStarts.has(m.id) &&
+      !target.exclude.has(m.id) &&
+      (target.instance === null || m.id === target.instance);
     const base = { machines: views, rtt: rt.rtt, random: rt.random };
 
     let preferredUnavailable: string | null = null;
+    let next: Candidate | undefined;
     if (target.preferInstance !== null) {
       const preferred = target.preferInstance;
-      const first = candidates({ ...base, accept: (m) => m.id === preferred && usable(m) }).next();
-      if (first.done !== true) return wake(rt, ctx, target, first.value.machine.id, first.value.needsStart, services, null);
-      preferredUnavailable = preferred;
+      next = firstOf(candidates({ ...base, accept: (m) => m.id === preferred && usable(m) }));
+      if (next === undefined) preferredUnavailable = preferred;
     }
-
     const query: CandidateQuery = { ...base, accept: usable, regions: target.regions, regionsOnly: target.regionsOnly };
-    const first = candidates(query).next();
-    if (first.done !== true) {
-      return wake(rt, ctx, target, first.value.machine.id, first.value.needsStart, services, preferredUnavailable);
+    next ??= firstOf(candidates(query));
+    if (next !== undefined) {
+      // A request woken from the queue that found a slot lets the next one look too, once this
+      // one's load is counted (forward acquires it in this same turn of the event loop).
+      if (queuedAt !== null) setImmediate(() => rt.queue.notify(queueKey));
+      try {
+        return await wake(rt, target, next, services, preferredUnavailable);
+      } catch (error) {
+        if (!(error instanceof ProxyError) || !START_FAILURES_TRIED_NEXT.has(error.code)) throw error;
+        rt.logger.warn({ request: ctx.id, machine: next.machine.id, code: error.code }, 'machine failed to start, trying another');
+        failedStarts.set(next.machine.id, error);
+        continue;
+      }
     }
     if (atHardLimit(query)) {
-      await waitWithDeadline(rt.queue.wait(target.app.name, ctx.abort.signal), target);
+      // spec §8.2.5: wait for a slot. A request woken without finding one keeps its place at
+      // the head of the queue and its first deadline.
+      const waitedMs = queuedAt === null ? 0 : performance.now() - queuedAt;
+      queuedAt ??= performance.now();
+      const maxWaitMs = rt.config.proxy.queue_max_wait_ms;
+      const before = rt.queue.size(queueKey);
+      const waiting = rt.queue.wait(queueKey, ctx.abort.signal, { waitMs: maxWaitMs - waitedMs, front: waitedMs > 0 });
+      if (rt.queue.size(queueKey) > before) {
+        rt.logger.debug({ request: ctx.id, queue: queueKey, waiting: before + 1 }, 'request queued at hard limit');
+      }
+      await waitWithDeadline(waiting, target).catch((error: unknown) => {
+        if (!ctx.abort.signal.aborted) throw error;
+        throw new ProxyError('RC03', 'the client went away while its request waited at the hard limit', { source: 'downstream', cause: error });
+      });
       continue;
     }
+    const startFailure = [...failedStarts.values()].at(-1);
+    if (startFailure !== undefined) throw startFailure;
     throw noCandidate(target, views, tried, lastError);
   }
+}
+
+function firstOf(ranked: Generator<Candidate>): Candidate | undefined {
+  const first = ranked.next();
+  return first.done === true ? undefined : first.value;
 }
 
 function viewOf(rt: ProxyRuntime, machine: Machine, service: Service): MachineView {
@@ -84,33 +155,40 @@ function viewOf(rt: ProxyRuntime, machine: Machine, service: Service): MachineVi
   };
 }
 
-/** wake returns the picked machine, starting it first (and holding the request) when needed. */
+/**
+ * wake returns the picked machine, starting it first when needed: the request is held, bounded
+ * in number (`machines.max_held_requests`, PM09) and in time (`machines.start_timeout_ms`, PM03,
+ * or the replay deadline), and goes to the machine the start returned, even before every
+ * reader of the catalog has seen it started (spec §9 Start 5).
+ */
 async function wake(
   rt: ProxyRuntime,
-  ctx: RequestContext,
   target: Target,
-  id: string,
-  needsStart: boolean,
+  candidate: Candidate,
   services: ReadonlyMap<string, Service>,
   preferredUnavailable: string | null,
 ): Promise<Pick> {
+  const id = candidate.machine.id;
   const service = services.get(id) as Service;
-  if (!needsStart) {
+  if (!candidate.needsStart) {
     return { machine: rt.catalog.snapshot.machine(id) as Machine, service, preferredUnavailable };
   }
-  if (held >= MAX_HELD_REQUESTS) {
-    throw new ProxyError('PM09', `more than ${MAX_HELD_REQUESTS} requests are waiting for machines to start`, {
+  const count = held.get(rt) ?? 0;
+  const max = rt.config.machines.max_held_requests;
+  if (count >= max) {
+    throw new ProxyError('PM09', `more than ${max} requests are waiting for machines to start`, {
       source: 'internal',
       headers: { 'retry-after': '1' },
     });
   }
-  held++;
+  held.set(rt, count + 1);
+  rt.logger.debug({ machine: id, state: candidate.machine.state, held: count + 1 }, 'request held for machine start');
   try {
-    // Route to the machine the start returned, even before other readers see the catalog change.
+    // The supervisor's start is single-flight per machine: every held request shares one wake.
     const machine = await waitWithDeadline(rt.starter.start(id), target);
     return { machine, service, preferredUnavailable };
   } finally {
-    held--;
+    held.set(rt, (held.get(rt) ?? 1) - 1);
   }
 }
 

@@ -115,10 +115,26 @@ const cases: Case[] = [
   {
     name: 'machines that are neither started nor startable are never yielded',
     machines: [
-      machine('stopping', 'iad', { state: 'stopping' }),
       machine('destroyed', 'iad', { state: 'destroyed' }),
       machine('failed', 'iad', { state: 'failed' }),
+      machine('destroying', 'iad', { state: 'destroying' }),
     ],
+    expected: [],
+  },
+  {
+    name: 'a machine being stopped or suspended is woken again only when nothing else is left',
+    machines: [
+      machine('stopping', 'iad', { state: 'stopping' }),
+      machine('suspending', 'iad', { state: 'suspending' }),
+      machine('over', 'iad', soft),
+      machine('remote', 'sjc', atHard),
+      machine('remote-cold', 'sjc', stopped),
+    ],
+    expected: ['over', 'remote-cold+', 'suspending+', 'stopping+'],
+  },
+  {
+    name: 'a stopping machine with autostart off is never woken',
+    machines: [machine('stopping', 'iad', { state: 'stopping', autostart: false })],
     expected: [],
   },
 
@@ -139,24 +155,24 @@ const cases: Case[] = [
     expected: ['cold+', 'over'],
   },
   {
-    name: 'a remote stopped machine is started before a local machine over its soft limit',
+    name: 'a local machine over its soft limit is used before a remote stopped machine is started',
     machines: [machine('over', 'iad', soft), machine('cold', 'sjc', stopped)],
-    expected: ['cold+', 'over'],
+    expected: ['over', 'cold+'],
   },
   {
     name: 'no machine is started while a running machine in the closest region is below soft limit',
     machines: [machine('cold', 'iad', stopped), machine('under', 'iad', { load: 3 }), machine('over', 'iad', soft)],
-    expected: ['under', 'over', 'cold+'],
+    expected: ['under', 'cold+', 'over'],
   },
   {
-    name: 'a running remote machine below soft limit is used before a local stopped one is started',
+    name: 'a local stopped machine is started before an idle remote machine is used',
     machines: [machine('cold', 'iad', stopped), machine('remote', 'sjc')],
-    expected: ['remote', 'cold+'],
+    expected: ['cold+', 'remote'],
   },
   {
-    name: 'a stopped machine no farther than the running ones is woken before crossing farther',
-    machines: [machine('cold', 'iad', stopped), machine('ord', 'ord'), machine('ams', 'ams')],
-    expected: ['ord', 'cold+', 'ams'],
+    name: 'a stopped machine in an equally close region is woken before its peers over soft limit',
+    machines: [machine('cold', 'ord', stopped), machine('dfw', 'dfw', soft), machine('ams', 'ams')],
+    expected: ['cold+', 'dfw', 'ams'],
   },
   {
     name: 'a machine already starting is joined before another one is started',
@@ -182,6 +198,27 @@ const cases: Case[] = [
     name: 'a stopped machine is started even when the running ones are unhealthy',
     machines: [machine('sick', 'iad', { healthy: false }), machine('cold', 'iad', stopped)],
     expected: ['cold+'],
+  },
+
+  {
+    name: 'a local stopped machine is started before traffic crosses for a local machine at its hard limit',
+    machines: [machine('full', 'iad', atHard), machine('cold', 'iad', stopped), machine('remote', 'sjc')],
+    expected: ['cold+', 'remote'],
+  },
+  {
+    name: 'a local stopped machine is started before traffic crosses for an unhealthy local machine',
+    machines: [machine('remote', 'sjc'), machine('sick', 'iad', { healthy: false }), machine('cold', 'iad', stopped)],
+    expected: ['cold+', 'remote'],
+  },
+  {
+    name: 'a remote machine is started only once no local machine is usable or startable',
+    machines: [machine('full', 'iad', atHard), machine('cold-remote', 'sjc', stopped), machine('far', 'ams')],
+    expected: ['cold-remote+', 'far'],
+  },
+  {
+    name: 'a remote region is used below soft limit before its own stopped machines are started',
+    machines: [machine('full', 'iad', atHard), machine('remote', 'sjc', { load: 3 }), machine('cold-remote', 'sjc', stopped)],
+    expected: ['remote', 'cold-remote+'],
   },
 
   // Cordons (spec §8.2.10)

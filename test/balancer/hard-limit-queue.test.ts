@@ -222,3 +222,29 @@ test('HardLimitQueue rejects invalid options with a RangeError', () => {
   assert.throws(() => new HardLimitQueue({ maxWaiters: 1.5, maxWaitMs: 10 }), RangeError);
   assert.throws(() => new HardLimitQueue({ maxWaiters: 1, maxWaitMs: Number.NaN }), RangeError);
 });
+
+test('HardLimitQueue puts a waiter that asks for the front ahead of the others', async () => {
+  const q = new HardLimitQueue({ maxWaiters: 10, maxWaitMs: 60_000 });
+  const woken: string[] = [];
+  const waits = [q.wait('k').then(() => woken.push('second')), q.wait('k', undefined, { front: true }).then(() => woken.push('first'))];
+  q.notify('k');
+  q.notify('k');
+  await Promise.all(waits);
+  assert.deepEqual(woken, ['first', 'second']);
+});
+
+test('HardLimitQueue ends a wait after waitMs, never later than maxWaitMs', async () => {
+  const timers: number[] = [];
+  const q = new HardLimitQueue({
+    maxWaiters: 10,
+    maxWaitMs: 1_000,
+    setTimer: (_fn, ms) => timers.push(ms),
+    clearTimer: () => {},
+  });
+  void q.wait('k', undefined, { waitMs: 250 }).catch(() => {});
+  void q.wait('k', undefined, { waitMs: 5_000 }).catch(() => {});
+  assert.deepEqual(timers, [250, 1_000]);
+  assert.deepEqual(q.keys(), ['k']);
+  q.close();
+  assert.deepEqual(q.keys(), []);
+});

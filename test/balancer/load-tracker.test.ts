@@ -121,3 +121,16 @@ test('LoadTracker keeps counts exact and runs every listener when one throws', (
 test('LoadTracker rejects an empty machine id with a TypeError', () => {
   assert.throws(() => new LoadTracker().acquire(''), TypeError);
 });
+
+test('LoadTracker.idle resolves true once the last unit is released, false when the time runs out', async () => {
+  const tracker = new LoadTracker();
+  assert.equal(await tracker.idle('m', 1_000), true);
+  const release = tracker.acquire('m');
+  const other = tracker.acquire('other');
+  const idle = tracker.idle('m', 60_000);
+  other();
+  release();
+  assert.equal(await idle, true);
+  tracker.acquire('m');
+  assert.equal(await tracker.idle('m', 1), false);
+});

@@ -27,8 +27,8 @@ test('loadConfig(null) returns the documented defaults', () => {
     region_aliases: {},
     api: { token: null },
     replay: { max_body_bytes: 1_048_576, timeout_ms: 10_000, cache_max_entries: 10_000, max_hops: 10 },
-    proxy: { connect_timeout_ms: 5_000, response_timeout_ms: 60_000, drain_timeout_ms: 10_000, max_attempts: 5, pool_connections: 128 },
-    machines: { start_timeout_ms: 20_000, autostop_interval_ms: 60_000 },
+    proxy: { connect_timeout_ms: 5_000, response_timeout_ms: 60_000, drain_timeout_ms: 10_000, max_attempts: 5, pool_connections: 128, queue_max_waiters: 1_000, queue_max_wait_ms: 10_000 },
+    machines: { start_timeout_ms: 20_000, autostop_interval_ms: 60_000, max_held_requests: 1_000 },
     orgs: {},
     log: { level: 'info' },
     apps: [],
@@ -55,8 +55,8 @@ test('every ricochet.toml key set in a file comes back in the config', () => {
   assert.deepEqual(config.region_aliases, { europe: ['ams', 'fra'], bench: ['lab-1'] });
   assert.deepEqual(config.api, { token: 'file-token' });
   assert.deepEqual(config.replay, { max_body_bytes: 2_097_152, timeout_ms: 2_500, cache_max_entries: 50, max_hops: 4 });
-  assert.deepEqual(config.proxy, { connect_timeout_ms: 1_500, response_timeout_ms: 30_000, drain_timeout_ms: 0, max_attempts: 3, pool_connections: 16 });
-  assert.deepEqual(config.machines, { start_timeout_ms: 5_000, autostop_interval_ms: 1_000 });
+  assert.deepEqual(config.proxy, { connect_timeout_ms: 1_500, response_timeout_ms: 30_000, drain_timeout_ms: 0, max_attempts: 3, pool_connections: 16, queue_max_waiters: 7, queue_max_wait_ms: 250 });
+  assert.deepEqual(config.machines, { start_timeout_ms: 5_000, autostop_interval_ms: 1_000, max_held_requests: 9 });
   assert.deepEqual(config.orgs, { acme: { replay_sources: ['partner', 'lab'] }, partner: { replay_sources: [] } });
   assert.deepEqual(config.log, { level: 'debug' });
   assert.equal(config.path, join(FIXTURES, 'every-key.toml'));

@@ -32,10 +32,16 @@ export async function startBackend(
     requests.push(req);
     handler(req, res);
   });
+  // Upgraded sockets leave the HTTP server's bookkeeping, so track every socket to close it.
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(() => {
-    server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
   const port = (server.address() as { port: number }).port;
