@@ -22,6 +22,7 @@ export function configRecords(config: NodeConfig, nowIso: string): ConfigRecords
       org: appConfig.org,
       network: appConfig.network,
       hostnames: [...appConfig.hostnames],
+      public: appConfig.public,
       primary_region: appConfig.primary_region,
       created_at: nowIso,
       origin: 'config',

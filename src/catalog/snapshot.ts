@@ -32,6 +32,7 @@ export class Snapshot {
     const wildcard = new Map<string, App>();
     for (const app of apps) {
       appMap.set(app.name, app);
+      if (app.public === false) continue;
       for (const host of app.hostnames) {
         if (host.startsWith('*.')) wildcard.set(host.slice(2), app);
         else exact.set(host, app);
@@ -67,6 +68,7 @@ export class Snapshot {
   /**
    * appForHost finds the app a Host header names: an exact hostname first, then
    * `<app>.<base_domain>`, then the most specific `*.` wildcard. `host` is lowercase, no port.
+   * Private apps (`public: false`) are never found here: only a replay reaches them.
    */
   appForHost(host: string): App | undefined {
     const exact = this.#exactHosts.get(host);
@@ -74,7 +76,7 @@ export class Snapshot {
     const dot = host.indexOf('.');
     if (dot > 0 && host.slice(dot + 1) === this.baseDomain) {
       const app = this.#apps.get(host.slice(0, dot));
-      if (app !== undefined) return app;
+      if (app !== undefined && app.public !== false) return app;
     }
     for (let i = dot; i !== -1; i = host.indexOf('.', i + 1)) {
       const app = this.#wildcardHosts.get(host.slice(i + 1));

@@ -185,6 +185,12 @@ export interface App {
   org: string;
   network: string;
   hostnames: string[];
+  /**
+   * Whether Host routing reaches the app (its hostnames and `<name>.<base_domain>`). A private
+   * app is reached only by replay, like a Fly app with no IP address (spec §1.3.6).
+   * Absent in records written before the field existed: public.
+   */
+  public?: boolean;
   primary_region: string;
   created_at: string;
   origin: 'config' | 'api';

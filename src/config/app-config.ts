@@ -86,6 +86,7 @@ export function buildAppConfig(entry: Record<string, unknown>, index: number, co
       org: own.org,
       network: own.network,
       hostnames: [...new Set(own.hostnames)],
+      public: own.public,
       primary_region: primaryRegion,
       machine_config: { ...fly.config, env, init: {}, ricochet: { driver: 'process' } },
       machines,

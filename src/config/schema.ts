@@ -9,7 +9,7 @@
  * | `base_domain`                    | `"localhost"`              | app X answers at `X.<base_domain>` |
  * | `[listen] host`                  | `"127.0.0.1"`              | public listeners bind here |
  * | `[listen] api`                   | `"127.0.0.1:4280"`         | Machines API `host:port` (port 0 = any free port) |
- * | `[listen] ports`                 | `{ 80 = 8080, 443 = 8443 }`| public port (1–65535) -> local port (0–65535, 0 = any free); given, it replaces the default; unmapped public ports listen on their own number |
+ * | `[listen] ports`                 | `{ 80 = 8080, 443 = 8443 }`| public port (1–65535) -> local port (0–65535, 0 = any free) on `host`, or `"host:port"` to bind that port on its own address (a private port on loopback); given, it replaces the default; unmapped public ports listen on their own number |
  * | `[regions]`                      | `{}`                       | region -> RTT in ms from this node; this node's region is always 0 |
  * | `[region_aliases]`               | `{}`                       | alias -> region codes, beyond Fly's built-in aliases (spec §1.2) |
  * | `[api] token`                    | env `RICOCHET_API_TOKEN`, else none | bearer token the Machines API requires |
@@ -41,6 +41,7 @@
  * | `org`                | `"personal"`                    | org slug |
  * | `network`            | `"default"`                     | private network name |
  * | `hostnames`          | `[]`                            | exact names and `*.suffix` wildcards routed to the app, besides `<name>.<base_domain>` |
+ * | `public`             | `true`                          | `false`: no Host routes to the app at all; it is reached only by replay (spec §1.3.6) |
  * | `fly_toml`           | none                            | fly.toml path (relative to this file), loaded unchanged; the `[[apps]]` keys override it (tables merge key by key; arrays such as `[[services]]` replace) |
  * | `primary_region`     | the fly.toml's, else `region`   | the app's primary region |
  * | `[[apps.machines]]`  | `[]`                            | machine groups; see below |
@@ -91,7 +92,7 @@ export const MACHINE_GROUP_COUNT_MAX = 1000;
 const LISTEN_HOST_MESSAGE = 'is not a host (an IP address or a hostname)';
 const LISTEN_API_MESSAGE = 'is not an address ("host:port", port 0–65535)';
 const PUBLIC_PORT_MESSAGE = 'is not a public port (1–65535)';
-const LOCAL_PORT_MESSAGE = 'is not a local port (0–65535; 0 = any free port)';
+const LOCAL_PORT_MESSAGE = 'is not a local port (0–65535; 0 = any free port) or a "host:port" address';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -119,7 +120,14 @@ const listenSchema = z
     ports: z
       .record(
         z.string().refine((key) => /^\d{1,5}$/.test(key) && Number(key) >= 1 && Number(key) <= 65535, { error: PUBLIC_PORT_MESSAGE }),
-        z.int({ error: LOCAL_PORT_MESSAGE }).min(0, { error: LOCAL_PORT_MESSAGE }).max(65535, { error: LOCAL_PORT_MESSAGE }),
+        z.union(
+          [
+            z.int().min(0).max(65535),
+            // "host:port" binds this public port on its own address, e.g. a private port on loopback.
+            z.string().refine((text) => parseHostPort(text) !== null),
+          ],
+          { error: LOCAL_PORT_MESSAGE },
+        ),
       )
       .default({ ...DEFAULT_LISTEN_PORTS }),
   })
@@ -173,7 +181,7 @@ export const nodeSchema = z.object({
 });
 
 /** APP_OWN_KEYS are the `[[apps]]` keys that are Ricochet's; every other key is a fly.toml key. */
-export const APP_OWN_KEYS = ['name', 'org', 'network', 'hostnames', 'fly_toml', 'machines'] as const;
+export const APP_OWN_KEYS = ['name', 'org', 'network', 'hostnames', 'public', 'fly_toml', 'machines'] as const;
 
 const CMD_MESSAGE = 'is not a command (an array of strings, or a string split on whitespace)';
 
@@ -207,6 +215,7 @@ export const appEntrySchema = z.object({
   org: orgSlugSchema.default('personal'),
   network: z.string({ error: NETWORK_MESSAGE }).regex(SLUG_PATTERN, { error: NETWORK_MESSAGE }).default('default'),
   hostnames: z.array(z.string({ error: HOSTNAME_MESSAGE }).regex(HOSTNAME_PATTERN, { error: HOSTNAME_MESSAGE })).default([]),
+  public: z.boolean({ error: 'is not a boolean (true: routed by Host; false: reached only by replay)' }).default(true),
   fly_toml: z.string().min(1).optional(),
   machines: z.array(machineGroupSchema).default([]),
 });

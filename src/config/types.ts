@@ -34,10 +34,11 @@ export interface ListenConfig {
   /** Machines API "host:port". */
   api: string;
   /**
-   * Public port -> local listening port. A public port that a service declares but that is not
-   * mapped here listens on the same number. 0 means "any free port" (tests).
+   * Public port -> where it listens: a local port on `host` (0 = any free port, for tests), or
+   * "host:port" to bind it on an address of its own (a private port on loopback). A public port
+   * that a service declares but that is not mapped here listens on the same number on `host`.
    */
-  ports: Record<string, number>;
+  ports: Record<string, number | string>;
 }
 
 export interface ReplaySettings {
@@ -83,6 +84,8 @@ export interface AppConfig {
   org: string;
   network: string;
   hostnames: string[];
+  /** false: no Host routes to the app; it is reached only by replay (spec §1.3.6). */
+  public: boolean;
   primary_region: string;
   /**
    * The config every machine of the app gets: services (from `[http_service]`,

@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { BodyBuffer } from '../replay/body-buffer.ts';
+import type { ListenConfig } from '../config/types.ts';
+import { parseHostPort } from '../config/host-port.ts';
 import type { RequestContext } from './context.ts';
 import { handleRequest } from './pipeline.ts';
 import { readRequestHeaders } from './request-headers.ts';
@@ -18,6 +20,7 @@ export const CLIENT_KEEPALIVE_MS = 65_000;
 
 interface Listener {
   server: Server;
+  host: string;
   localPort: number;
 }
 
@@ -34,9 +37,17 @@ export class PublicListeners {
     this.#rt = rt;
   }
 
-  /** localPort is where public port `publicPort` actually listens, if it does. */
+  /** localPort is the port public port `publicPort` actually listens on, if it does. */
   localPort(publicPort: number): number | undefined {
     return this.#listeners.get(publicPort)?.localPort;
+  }
+
+  /** url is the base URL public port `publicPort` is served at, if it is. */
+  url(publicPort: number): string | undefined {
+    const listener = this.#listeners.get(publicPort);
+    if (listener === undefined) return undefined;
+    const host = listener.host.includes(':') ? `[${listener.host}]` : listener.host;
+    return `http://${host}:${listener.localPort}`;
   }
 
   /** ports lists the public ports being served, with their local ports. */
@@ -85,9 +96,7 @@ export class PublicListeners {
   }
 
   async #open(publicPort: number): Promise<void> {
-    const { config } = this.#rt;
-    const mapped = config.listen.ports[String(publicPort)];
-    const wantedPort = mapped ?? publicPort;
+    const { host, port: wantedPort } = listenAddress(this.#rt.config.listen, publicPort);
     const server = createServer({ keepAliveTimeout: CLIENT_KEEPALIVE_MS });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#track(this.#context(req, res, null, null, publicPort)));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -103,14 +112,14 @@ export class PublicListeners {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(wantedPort, config.listen.host, () => {
+      server.listen(wantedPort, host, () => {
         server.off('error', reject);
         resolve();
       });
     });
     const localPort = (server.address() as { port: number }).port;
-    this.#listeners.set(publicPort, { server, localPort });
-    this.#rt.logger.info({ port: publicPort, listen: `${config.listen.host}:${localPort}` }, 'listening');
+    this.#listeners.set(publicPort, { server, host, localPort });
+    this.#rt.logger.info({ port: publicPort, listen: `${host}:${localPort}` }, 'listening');
   }
 
   #track(ctx: RequestContext): void {
@@ -154,6 +163,16 @@ export class PublicListeners {
       abort,
     };
   }
+}
+
+/** listenAddress is where public port `publicPort` listens, from `[listen] ports`. */
+export function listenAddress(listen: ListenConfig, publicPort: number): { host: string; port: number } {
+  const mapped = listen.ports[String(publicPort)];
+  if (typeof mapped === 'string') {
+    const address = parseHostPort(mapped);
+    if (address !== null) return address;
+  }
+  return { host: listen.host, port: typeof mapped === 'number' ? mapped : publicPort };
 }
 
 /** hostOnly lowercases a Host header and drops its port and any trailing dot. */

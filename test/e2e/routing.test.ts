@@ -132,3 +132,45 @@ hostnames = ["pair.test"]
   for (let n = 0; n < 40; n++) seen.add((await send(url(), { host: 'pair.test' })).body);
   assert.deepEqual([...seen].sort(), ['one', 'two']);
 });
+
+test('a private app (public = false) is reached only by replay, never by its Host', async (t) => {
+  const inner = await startBackend(t, (req, res) => res.end(`inner via ${req.headers['fly-replay-src'] === undefined ? 'host' : 'replay'}`));
+  const router = await startBackend(t, (_req, res) => res.writeHead(409, { 'fly-replay': 'app=inner' }).end());
+  const { url } = await startNode(
+    t,
+    staticApp('router', router.address, 'hostnames = ["router.test"]') +
+      staticApp('inner', inner.address, 'hostnames = ["inner.test"]\npublic = false'),
+  );
+  assert.equal((await send(url(), { host: 'router.test' })).body, 'inner via replay');
+  for (const host of ['inner.test', 'inner.localhost']) {
+    const direct = await send(url(), { host });
+    assert.equal(direct.status, 404, host);
+    assert.equal(direct.headers['ricochet-error'], 'RC01');
+  }
+  assert.equal(inner.requests.length, 1);
+});
+
+test('a public port mapped to "host:port" listens on that address only', async (t) => {
+  const backend = await startBackend(t, (_req, res) => res.end('admin'));
+  const toml = `[listen]
+host = "127.0.0.1"
+api = "127.0.0.1:0"
+ports = { 80 = 0, 443 = 0, 9090 = "127.0.0.2:0" }
+[[apps]]
+name = "admin"
+hostnames = ["admin.test"]
+  [[apps.services]]
+  internal_port = 9090
+  protocol = "tcp"
+    [[apps.services.ports]]
+    port = 9090
+    handlers = ["http"]
+  [[apps.machines]]
+  address = "${backend.address}"
+`;
+  const { url, node } = await startNode(t, toml);
+  assert.match(url(9090), /^http:\/\/127\.0\.0\.2:\d+$/);
+  assert.equal((await send(url(9090), { host: 'admin.test' })).body, 'admin');
+  const port = node.listeners.localPort(9090)!;
+  await assert.rejects(send(`http://127.0.0.1:${port}`, { host: 'admin.test' }), /ECONNREFUSED/);
+});
