@@ -9,12 +9,13 @@ import { HardLimitQueue } from './balancer/hard-limit-queue.ts';
 import { LoadTracker } from './balancer/load-tracker.ts';
 import { closeness } from './balancer/closeness.ts';
 import { Catalog } from './catalog/catalog.ts';
-import { applyConfig, configRecords } from './catalog/config-records.ts';
+import { applyConfig, configRecords, type ConfigChanges } from './catalog/config-records.ts';
 import { SqliteStore } from './catalog/sqlite-store.ts';
 import type { Machine } from './catalog/types.ts';
 import type { NodeConfig } from './config/types.ts';
 import { originOf } from './proxy/forward-http.ts';
 import { PublicListeners } from './proxy/listener.ts';
+import { notifyCapacity } from './proxy/pick-machine.ts';
 import type { ProxyRuntime } from './proxy/runtime.ts';
 import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { ReplayCache } from './replay/cache.ts';
@@ -22,15 +23,25 @@ import { RegionTable } from './replay/regions.ts';
 import { Supervisor } from './machines/supervisor.ts';
 import { HealthMonitor } from './machines/health.ts';
 import { Autostop } from './machines/autostop.ts';
-
-/** HARD_LIMIT_QUEUE_MAX_WAITERS and HARD_LIMIT_QUEUE_MAX_WAIT_MS bound the hard-limit queue per app. */
-export const HARD_LIMIT_QUEUE_MAX_WAITERS = 1000;
-export const HARD_LIMIT_QUEUE_MAX_WAIT_MS = 10_000;
+import { ApiServer } from './api/server.ts';
 
 export interface NodeOptions {
   logger: Logger;
   random?: () => number;
   now?: () => number;
+}
+
+/** BOOT_START_CONCURRENCY bounds the machines started at once at boot and on reload. */
+export const BOOT_START_CONCURRENCY = 16;
+
+/**
+ * wasStartedAtShutdown says whether the node's last shutdown stopped this machine while it was
+ * started (not suspended or stopped): its newest events are the shutdown's, and the one before
+ * them says `started`.
+ */
+function wasStartedAtShutdown(machine: Machine): boolean {
+  if (machine.events[0]?.type !== 'shutdown') return false;
+  return machine.events.find((event) => event.type !== 'shutdown')?.status === 'started';
 }
 
 /** STATES_TO_RESTORE are the states in which a machine's process should be running. */
@@ -43,6 +54,8 @@ export class RicochetNode {
   readonly runtime: ProxyRuntime;
   readonly health: HealthMonitor;
   readonly autostop: Autostop;
+  /** api serves the Machines API on `[listen] api` (src/api). */
+  readonly api: ApiServer;
   #config: NodeConfig;
   #stopping: Promise<void> | null = null;
   #unsubscribe: (() => void)[] = [];
@@ -53,9 +66,11 @@ export class RicochetNode {
     const now = options.now ?? Date.now;
     const statePath = config.state === ':memory:' ? ':memory:' : resolve(config.state);
     this.catalog = new Catalog(new SqliteStore(statePath), { baseDomain: config.base_domain, now });
-    this.supervisor = new Supervisor({ records: this.catalog, logger, startTimeoutMs: config.machines.start_timeout_ms, now });
     const load = new LoadTracker();
-    const queue = new HardLimitQueue({ maxWaiters: HARD_LIMIT_QUEUE_MAX_WAITERS, maxWaitMs: HARD_LIMIT_QUEUE_MAX_WAIT_MS });
+    // A stopping machine gets no new requests; those in flight get up to kill_timeout (spec §9.4).
+    const drain = (id: string, timeoutMs: number) => load.idle(id, timeoutMs);
+    this.supervisor = new Supervisor({ records: this.catalog, logger, startTimeoutMs: config.machines.start_timeout_ms, now, drain });
+    const queue = new HardLimitQueue({ maxWaiters: config.proxy.queue_max_waiters, maxWaitMs: config.proxy.queue_max_wait_ms });
     this.health = new HealthMonitor({ records: this.catalog, logger });
     this.runtime = {
       config,
@@ -63,7 +78,14 @@ export class RicochetNode {
       pools: new UpstreamPools(config.proxy),
       load,
       queue,
-      starter: this.supervisor,
+      // A machine woken by a request is checked at once rather than after its grace period.
+      starter: {
+        start: async (id) => {
+          const machine = await this.supervisor.start(id);
+          this.health.checkNow(id).catch((error: unknown) => this.logger.warn({ machine: id, err: error }, 'health check failed to run'));
+          return machine;
+        },
+      },
       health: this.health,
       regions: new RegionTable(config.region_aliases),
       rtt: closeness(config.regions, config.region),
@@ -80,13 +102,16 @@ export class RicochetNode {
       now,
     });
     this.listeners = new PublicListeners(this.runtime);
+    this.api = new ApiServer({
+      catalog: this.catalog,
+      supervisor: this.supervisor,
+      cache: this.runtime.cache,
+      config: () => this.#config,
+      logger,
+      now,
+    });
     // A finished request may free a slot for a request waiting at the hard limit (spec §8.2.5).
-    this.#unsubscribe.push(
-      load.onRelease((machineId) => {
-        const app = this.catalog.get(machineId)?.app;
-        if (app !== undefined) queue.notify(app);
-      }),
-    );
+    this.#unsubscribe.push(load.onRelease((machineId) => notifyCapacity(this.runtime, machineId)));
   }
 
   static async start(config: NodeConfig, options: NodeOptions): Promise<RicochetNode> {
@@ -104,15 +129,20 @@ export class RicochetNode {
     return this.#config;
   }
 
+  /** apiUrl is where the Machines API listens, e.g. "http://127.0.0.1:4280" (port 0 resolved). */
+  get apiUrl(): string {
+    return this.api.url;
+  }
+
   get logger(): Logger {
     return this.runtime.logger;
   }
 
   /** url is the base URL where public port `publicPort` is served locally. */
   url(publicPort: number): string {
-    const local = this.listeners.localPort(publicPort);
-    if (local === undefined) throw new Error(`Cannot give a URL for port ${publicPort}: no listener serves it`);
-    return `http://${this.#config.listen.host}:${local}`;
+    const url = this.listeners.url(publicPort);
+    if (url === undefined) throw new Error(`Cannot give a URL for port ${publicPort}: no listener serves it`);
+    return url;
   }
 
   async #boot(): Promise<void> {
@@ -121,27 +151,26 @@ export class RicochetNode {
     const restore: string[] = [];
     for (const machine of this.catalog.machines()) {
       if (machine.state === 'destroyed') continue;
-      if (STATES_TO_RESTORE.has(machine.state) || machine.events[0]?.type === 'shutdown') restore.push(machine.id);
+      if (STATES_TO_RESTORE.has(machine.state) || wasStartedAtShutdown(machine)) restore.push(machine.id);
       if (machine.runtime !== null || !['stopped', 'created', 'failed'].includes(machine.state)) {
         this.catalog.update(machine.id, { state: 'stopped', runtime: null });
       }
     }
     const changes = applyConfig(this.catalog, configRecords(this.#config, new Date().toISOString()));
-    for (const machine of changes.removed) await this.#forget(machine);
-    for (const app of changes.removedApps) this.catalog.deleteApp(app);
+    await this.#removeConfigLeftovers(changes);
     await this.#startAll(new Set([...restore, ...changes.changed]));
     await this.listeners.reconcile(this.catalog.snapshot.publicPorts());
     this.#unsubscribe.push(this.catalog.onChange(() => this.#catalogChanged()));
     this.health.start();
     this.autostop.start();
+    await this.api.listen(this.#config.listen.api);
   }
 
   /** reload applies a changed config (SIGHUP): apps and machines are added, changed or removed. */
   async reload(config: NodeConfig): Promise<void> {
     const changes = applyConfig(this.catalog, configRecords(config, new Date().toISOString()));
     this.#config = config;
-    for (const machine of changes.removed) await this.#forget(machine);
-    for (const app of changes.removedApps) this.catalog.deleteApp(app);
+    await this.#removeConfigLeftovers(changes);
     for (const id of changes.changed) {
       if (this.supervisor.isRunning(id)) await this.supervisor.stop(id);
     }
@@ -149,14 +178,29 @@ export class RicochetNode {
     this.logger.info({ changed: changes.changed.length, removed: changes.removed.length }, 'config reloaded');
   }
 
+  /** #startAll starts machines, BOOT_START_CONCURRENCY at a time, logging the ones that fail. */
   async #startAll(ids: ReadonlySet<string>): Promise<void> {
-    await Promise.all(
-      [...ids].map((id) =>
-        this.supervisor.start(id).catch((error: unknown) => {
+    const queue = [...ids];
+    const worker = async () => {
+      for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+        await this.supervisor.start(id).catch((error: unknown) => {
           this.logger.error({ machine: id, err: error }, 'machine failed to start');
-        }),
-      ),
-    );
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BOOT_START_CONCURRENCY, queue.length) }, worker));
+  }
+
+  /**
+   * #removeConfigLeftovers stops and forgets the machines that left the config, then the apps
+   * that left it, with every machine they still have (API-created ones included).
+   */
+  async #removeConfigLeftovers(changes: ConfigChanges): Promise<void> {
+    for (const machine of changes.removed) await this.#forget(machine);
+    for (const app of changes.removedApps) {
+      for (const machine of this.catalog.machines(app)) await this.#forget(machine);
+      this.catalog.deleteApp(app);
+    }
   }
 
   async #forget(machine: Machine): Promise<void> {
@@ -185,12 +229,15 @@ export class RicochetNode {
       }
     }
     this.runtime.pools.retain(live);
+    // A machine started, healthy again or uncordoned is capacity for requests at the hard limit.
+    notifyCapacity(this.runtime);
   }
 
   /** stop drains in-flight requests (bounded), stops every machine this node started, and closes the catalog. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.logger.info({ inflight: this.listeners.inflight }, 'shutting down');
+      await this.api.close();
       for (const unsubscribe of this.#unsubscribe) unsubscribe();
       this.autostop.stop();
       this.health.stop();

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
-import { runNode } from './run-node.ts';
 import { apiCommands, API_HELP } from './api-commands.ts';
 
 const HELP = `ricochet: a self-hostable edge proxy that speaks Fly.io's routing protocol
@@ -42,10 +41,11 @@ export async function main(argv: string[]): Promise<number> {
       const parsed = parseOptions(rest);
       if (parsed === null) return 2;
       if (command === 'check') return check(parsed.config);
-      return runNode({ configPath: parsed.config ?? defaultConfigPath() });
+      return (await import('./run-node.ts')).runNode({ configPath: parsed.config ?? defaultConfigPath() });
     }
     case 'dev':
-      return runNode({ configPath: fileURLToPath(new URL('../../examples/dev/ricochet.toml', import.meta.url)), dev: true });
+      // The node is loaded only for the commands that run one: the API client commands start fast.
+      return (await import('./run-node.ts')).runNode({ configPath: fileURLToPath(new URL('../../examples/dev/ricochet.toml', import.meta.url)), dev: true });
     default:
       process.stderr.write(`ricochet: unknown command "${command}"; see ricochet --help\n`);
       return 2;

@@ -27,6 +27,10 @@ interface Listener {
 export class PublicListeners {
   #rt: ProxyRuntime;
   #listeners = new Map<number, Listener>();
+  /** Ports whose server is being opened: a reconcile that overlaps joins the open under way. */
+  #opening = new Map<number, Promise<void>>();
+  /** Servers taken out of service while connections may still use them. */
+  #retired = new Set<Server>();
   #inflight = 0;
   /** Client sockets of upgrade requests: the HTTP server no longer manages them. */
   #upgraded = new Set<Duplex>();
@@ -64,22 +68,42 @@ export class PublicListeners {
     if (this.#closing) return;
     const wanted = new Set(publicPorts);
     const opening: Promise<void>[] = [];
-    for (const port of wanted) if (!this.#listeners.has(port)) opening.push(this.#open(port));
+    for (const port of wanted) {
+      if (this.#listeners.has(port)) continue;
+      let open = this.#opening.get(port);
+      if (open === undefined) {
+        open = this.#open(port).finally(() => this.#opening.delete(port));
+        this.#opening.set(port, open);
+      }
+      opening.push(open);
+    }
     for (const [port, listener] of this.#listeners) {
-      if (wanted.has(port)) continue;
-      this.#listeners.delete(port);
-      listener.server.close();
-      listener.server.closeIdleConnections();
-      this.#rt.logger.info({ port }, 'listener closed');
+      if (!wanted.has(port)) this.#retire(port, listener);
     }
     await Promise.all(opening);
+  }
+
+  /**
+   * #retire stops a server taking connections; requests in flight finish, and a kept-alive
+   * connection closes as soon as it goes idle instead of after CLIENT_KEEPALIVE_MS.
+   */
+  #retire(port: number, listener: Listener): void {
+    const { server } = listener;
+    this.#listeners.delete(port);
+    this.#retired.add(server);
+    server.keepAliveTimeout = 1;
+    server.close(() => this.#retired.delete(server));
+    server.closeIdleConnections();
+    this.#rt.logger.info({ port }, 'listener closed');
   }
 
   /** close stops accepting, waits up to `drainMs` for in-flight requests, then closes every connection. */
   async close(drainMs: number): Promise<void> {
     this.#closing = true;
-    const servers = [...this.#listeners.values()].map((l) => l.server);
+    await Promise.allSettled(this.#opening.values());
+    const servers = [...this.#listeners.values()].map((l) => l.server).concat([...this.#retired]);
     this.#listeners.clear();
+    this.#retired.clear();
     const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     for (const server of servers) server.closeIdleConnections();
     if (this.#inflight > 0) {
@@ -118,6 +142,11 @@ export class PublicListeners {
       });
     });
     const localPort = (server.address() as { port: number }).port;
+    if (this.#closing) {
+      // The node began shutting down while this port opened.
+      server.close();
+      return;
+    }
     this.#listeners.set(publicPort, { server, host, localPort });
     this.#rt.logger.info({ port: publicPort, listen: `${host}:${localPort}` }, 'listening');
   }
