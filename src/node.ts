@@ -159,7 +159,7 @@ export class RicochetNode {
     const changes = applyConfig(this.catalog, configRecords(this.#config, new Date().toISOString()));
     await this.#removeConfigLeftovers(changes);
     await this.#startAll(new Set([...restore, ...changes.changed]));
-    await this.listeners.reconcile(this.catalog.snapshot.publicPorts());
+    await this.listeners.reconcile(this.#publicPorts());
     this.#unsubscribe.push(this.catalog.onChange(() => this.#catalogChanged()));
     this.health.start();
     this.autostop.start();
@@ -175,6 +175,7 @@ export class RicochetNode {
       if (this.supervisor.isRunning(id)) await this.supervisor.stop(id);
     }
     await this.#startAll(new Set(changes.changed));
+    await this.listeners.reconcile(this.#publicPorts());
     this.logger.info({ changed: changes.changed.length, removed: changes.removed.length }, 'config reloaded');
   }
 
@@ -210,9 +211,19 @@ export class RicochetNode {
     this.catalog.deleteMachine(machine.id);
   }
 
+  /**
+   * #publicPorts are the ports to listen on: every port in `[listen] ports`, always (so a client
+   * gets an answer, not a refused connection, while an app has no machine), and every other port
+   * a service declares, while one does.
+   */
+  #publicPorts(): number[] {
+    const configured = Object.keys(this.#config.listen.ports).map(Number);
+    return [...new Set([...configured, ...this.catalog.snapshot.publicPorts()])];
+  }
+
   #catalogChanged(): void {
     const snapshot = this.catalog.snapshot;
-    this.listeners.reconcile(snapshot.publicPorts()).catch((error: unknown) => {
+    this.listeners.reconcile(this.#publicPorts()).catch((error: unknown) => {
       this.logger.error({ err: error }, 'could not open a listener');
     });
     const live = new Set<string>();

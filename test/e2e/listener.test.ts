@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { startBackend, startNode } from '../harness/index.ts';
+import { send, startBackend, startNode } from '../harness/index.ts';
 
 function servers(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'TCPServerWrap').length;
@@ -30,6 +30,7 @@ hostnames = ["web.test"]
 
 test('overlapping reconciles open a port once', async (t) => {
   const { node: n } = await node(t);
+  await n.listeners.reconcile([80, 443]);
   const before = servers();
   await Promise.all([n.listeners.reconcile([80, 443, 7777]), n.listeners.reconcile([80, 443, 7777])]);
   assert.equal(servers(), before + 1);
@@ -38,7 +39,6 @@ test('overlapping reconciles open a port once', async (t) => {
 
 test('a port taken out of service closes its idle keep-alive connections at once', async (t) => {
   const { node: n } = await node(t);
-  await n.listeners.reconcile([80, 443, 7777]);
   const socket = connect(n.listeners.localPort(7777)!, '127.0.0.1');
   await once(socket, 'connect');
   socket.write('GET / HTTP/1.1\r\nhost: web.test\r\n\r\n');
@@ -48,4 +48,12 @@ test('a port taken out of service closes its idle keep-alive connections at once
   await closed;
   assert.equal(n.listeners.localPort(7777), undefined);
   await tick();
+});
+
+test('a port listed in [listen] ports is served even when no service declares it', async (t) => {
+  const { node: n, url } = await node(t);
+  const res = await send(url(7777), { host: 'web.test' });
+  assert.equal(res.status, 404);
+  assert.equal(res.headers['ricochet-error'], 'RC02');
+  assert.ok(n.listeners.localPort(7777));
 });
