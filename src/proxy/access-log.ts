@@ -1,29 +1,51 @@
 /**
- * logAccess writes the one JSON access-log line of a request (design doc: pino, one line per
- * request): request id, method, host, path, status, the app and machine that answered, every
- * replay hop, the error code if any, and the duration.
+ * logAccess writes the one JSON access-log line of a request (design doc: one line per request):
+ * request id, method, host, path, public port, status, the app, machine and region that
+ * answered, every hop when the request was replayed, the error code if any, and the duration.
+ *
+ * It is the only log line on the per-request path, so it is formatted by hand (the fields are
+ * fixed) and written straight to the logger's stream in one write, in the same shape as pino's
+ * own lines (`level`, ISO `time`, `msg`).
  */
 import { performance } from 'node:perf_hooks';
+import { pino, type Logger } from 'pino';
 import type { RequestContext } from './context.ts';
 import type { ProxyRuntime } from './runtime.ts';
 
+const INFO_LEVEL = 30;
+
 export function logAccess(rt: ProxyRuntime, ctx: RequestContext): void {
-  const last = ctx.hops.length === 0 ? null : ctx.hops[ctx.hops.length - 1];
-  rt.logger.info(
-    {
-      request: ctx.id,
-      method: ctx.method,
-      host: ctx.host,
-      path: ctx.url,
-      port: ctx.publicPort,
-      status: ctx.status,
-      app: last?.app ?? ctx.app?.name ?? null,
-      machine: last?.machine ?? null,
-      region: last?.region ?? null,
-      hops: ctx.hops.length > 1 ? ctx.hops : undefined,
-      code: ctx.errorCode ?? undefined,
-      ms: Math.round((performance.now() - ctx.start) * 100) / 100,
-    },
-    'request',
-  );
+  const logger = rt.logger;
+  if (!logger.isLevelEnabled('info')) return;
+  const hops = ctx.hops;
+  const last = hops.length === 0 ? null : hops[hops.length - 1];
+  const app = last?.app ?? ctx.app?.name ?? null;
+  const ms = Math.round((performance.now() - ctx.start) * 100) / 100;
+  // Ids, app names and regions are validated tokens; client-sent text is escaped.
+  let line =
+    `{"level":${INFO_LEVEL},"time":"${isoNow()}","request":"${ctx.id}","method":${JSON.stringify(ctx.method)},` +
+    `"host":${JSON.stringify(ctx.host)},"path":${JSON.stringify(ctx.url)},"port":${ctx.publicPort},"status":${ctx.status},` +
+    `"app":${app === null ? 'null' : `"${app}"`},"machine":${last === null ? 'null' : `"${last.machine}"`},` +
+    `"region":${last === null ? 'null' : `"${last.region}"`}`;
+  if (hops.length > 1) line += `,"hops":${JSON.stringify(hops)}`;
+  if (ctx.errorCode !== null) line += `,"code":"${ctx.errorCode}"`;
+  line += `,"ms":${ms},"msg":"request"}\n`;
+  streamOf(logger).write(line);
+}
+
+function streamOf(logger: Logger): { write(line: string): unknown } {
+  return (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym];
+}
+
+let isoMs = -1;
+let isoText = '';
+
+/** isoNow is the current time as an ISO string, formatted at most once per millisecond. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
 }

@@ -30,6 +30,9 @@ export interface Fallback {
 /** CacheUse is how a hop relates to the replay cache, sent as `fly-replay-cache-status`. */
 export type CacheStatus = 'miss' | 'hit' | 'bypass';
 
+/** NO_MACHINES is the empty `exclude` set most targets share. */
+export const NO_MACHINES: ReadonlySet<string> = new Set();
+
 export interface Target {
   app: App;
   /** Preferred regions in order (replay `region=`, `fly-prefer-region`, `fly-force-region`). */

@@ -69,8 +69,14 @@ export async function forwardHttp(
   return replay;
 }
 
+/** Per machine record (immutable; replaced on every change): internal port -> origin. */
+const origins = new WeakMap<Machine, Map<number, string>>();
+
 /** originOf is the address a machine's service listens on while the machine is started. */
 export function originOf(machine: Machine, service: Service): string {
+  let byPort = origins.get(machine);
+  const cached = byPort?.get(service.internal_port);
+  if (cached !== undefined) return cached;
   const runtime = machine.runtime;
   const port = runtime?.ports[String(service.internal_port)];
   if (runtime === null || port === undefined) {
@@ -79,7 +85,11 @@ export function originOf(machine: Machine, service: Service): string {
       retryable: true,
     });
   }
-  return `http://${runtime.host}:${port}`;
+  const host = runtime.host.includes(':') ? `[${runtime.host}]` : runtime.host;
+  const origin = `http://${host}:${port}`;
+  if (byPort === undefined) origins.set(machine, (byPort = new Map()));
+  byPort.set(service.internal_port, origin);
+  return origin;
 }
 
 /** upstreamError turns an undici failure into a ProxyError that says whether a retry is safe. */

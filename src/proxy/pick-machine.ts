@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { atHardLimit, candidates, type Candidate, type CandidateQuery, type MachineView } from '../balancer/candidates.ts';
-import { serviceFor, SOFT_LIMIT_DEFAULT } from '../catalog/snapshot.ts';
+import { serviceFor, SOFT_LIMIT_DEFAULT, type Snapshot } from '../catalog/snapshot.ts';
 import type { Machine, Service } from '../catalog/types.ts';
 import type { RequestContext, Target } from './context.ts';
 import { ProxyError } from './errors.ts';
@@ -65,19 +65,18 @@ export async function pickMachine(
   tried: ReadonlySet<string>,
   lastError: ProxyError | null,
 ): Promise<Pick> {
+  const sole = soleCandidate(rt, ctx, target, tried);
+  if (sole !== null) return sole;
   const failedStarts = new Map<string, ProxyError>();
   const queueKey = hardLimitKey(target.app.name, ctx.publicPort);
   /** performance.now() when this request first queued at the hard limit, or null. */
   let queuedAt: number | null = null;
   for (;;) {
-    const snapshot = rt.catalog.snapshot;
     const services = new Map<string, Service>();
     const views: MachineView[] = [];
-    for (const machine of snapshot.machinesOf(target.app.name)) {
-      const match = serviceFor(machine, ctx.publicPort);
-      if (match === undefined) continue;
-      services.set(machine.id, match.service);
-      views.push(viewOf(rt, machine, match.service));
+    for (const { machine, service } of portMachines(rt.catalog.snapshot, target.app.name, ctx.publicPort)) {
+      services.set(machine.id, service);
+      views.push(viewOf(rt, machine, service));
     }
     if (target.instance !== null && !services.has(target.instance)) {
       throw new ProxyError('PR02', `machine "${target.instance}" is not a machine of app "${target.app.name}" on port ${ctx.publicPort}`, {
@@ -134,6 +133,49 @@ export async function pickMachine(
     if (startFailure !== undefined) throw startFailure;
     throw noCandidate(target, views, tried, lastError);
   }
+}
+
+interface PortMachine {
+  machine: Machine;
+  service: Service;
+}
+
+/** Per snapshot: app and public port -> the machines with a service on that port. */
+const portMachinesCache = new WeakMap<Snapshot, Map<string, readonly PortMachine[]>>();
+
+/** portMachines lists an app's machines that serve `publicPort` (spec §8.2.9), once per snapshot. */
+function portMachines(snapshot: Snapshot, app: string, publicPort: number): readonly PortMachine[] {
+  let byKey = portMachinesCache.get(snapshot);
+  if (byKey === undefined) portMachinesCache.set(snapshot, (byKey = new Map()));
+  const key = hardLimitKey(app, publicPort);
+  let list = byKey.get(key);
+  if (list === undefined) {
+    const found: PortMachine[] = [];
+    for (const machine of snapshot.machinesOf(app)) {
+      const match = serviceFor(machine, publicPort);
+      if (match !== undefined) found.push({ machine, service: match.service });
+    }
+    byKey.set(key, (list = found));
+  }
+  return list;
+}
+
+/**
+ * soleCandidate is the balancer's answer, without the balancer, in the commonest case: an
+ * unconstrained first attempt at an app with one machine on the port that can take the request
+ * now. Anything else (several machines, a wake, a queue, a replay's constraints) returns null.
+ */
+function soleCandidate(rt: ProxyRuntime, ctx: RequestContext, target: Target, tried: ReadonlySet<string>): Pick | null {
+  if (tried.size > 0 || target.instance !== null || target.preferInstance !== null || target.regions !== null || target.exclude.size > 0) {
+    return null;
+  }
+  const list = portMachines(rt.catalog.snapshot, target.app.name, ctx.publicPort);
+  if (list.length !== 1) return null;
+  const { machine, service } = list[0];
+  const hard = service.concurrency?.hard_limit;
+  if (machine.state !== 'started' || machine.cordoned || !rt.health.healthy(machine.id)) return null;
+  if (hard !== undefined && rt.load.load(machine.id) >= hard) return null;
+  return { machine, service, preferredUnavailable: null };
 }
 
 function firstOf(ranked: Generator<Candidate>): Candidate | undefined {

@@ -14,7 +14,7 @@ import { hasHandler, serviceFor } from '../catalog/snapshot.ts';
 import type { Machine } from '../catalog/types.ts';
 import { planReplay, type ReplayResponse } from '../replay/plan.ts';
 import { formatReplayFailed } from '../replay/replay-src.ts';
-import type { RequestContext, Target } from './context.ts';
+import { NO_MACHINES, type RequestContext, type Target } from './context.ts';
 import { ProxyError, toProxyError, type ErrorCode } from './errors.ts';
 import { forwardHttp } from './forward-http.ts';
 import { forwardUpgrade } from './forward-upgrade.ts';
@@ -65,7 +65,7 @@ function resolveTarget(rt: ProxyRuntime, ctx: RequestContext): Target | null {
     regionsOnly: false,
     instance: hints.forceInstance,
     preferInstance: hints.forceInstance === null ? hints.preferInstance : null,
-    exclude: new Set(),
+    exclude: NO_MACHINES,
     headers: [],
     transform: null,
     deadline: null,
@@ -144,7 +144,7 @@ async function deliver(rt: ProxyRuntime, ctx: RequestContext, target: Target): P
       regionsOnly: false,
       instance: fallback.mode === 'force_self' ? fallback.machine.id : null,
       preferInstance: fallback.mode === 'prefer_self' ? fallback.machine.id : null,
-      exclude: new Set(),
+      exclude: NO_MACHINES,
       headers: ['fly-replay-failed', failed],
       transform: null,
       deadline: null,

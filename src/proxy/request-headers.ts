@@ -95,6 +95,10 @@ export function readRequestHeaders(raw: readonly string[]): ClientRequestHeaders
       case 'via':
         via = via === null ? value : `${via}, ${value}`;
         continue;
+      case 'expect':
+        // Node's server already answered `Expect: 100-continue` (RFC 9110 §10.1.1), and undici
+        // refuses to send the header: forwarded, it failed every such upload with PC06.
+        continue;
     }
     if (lower.charCodeAt(0) === 102 /* f */ && lower.startsWith('fly-')) {
       readHint(hints, lower, value);

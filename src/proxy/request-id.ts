@@ -11,13 +11,22 @@ const pool = Buffer.alloc(POOL_BYTES);
 let poolOffset = POOL_BYTES;
 
 /** ulid returns a ULID for time `nowMs` (48-bit ms timestamp + 80 random bits, Crockford base32). */
+let timeMs = -1;
+let timeText = '';
+
 export function ulid(nowMs: number = Date.now()): string {
-  let time = '';
-  let t = nowMs;
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[t % 32] + time;
-    t = Math.floor(t / 32);
+  // The 10 time characters change once a millisecond: encode them once.
+  if (nowMs !== timeMs) {
+    let text = '';
+    let t = nowMs;
+    for (let i = 0; i < 10; i++) {
+      text = CROCKFORD[t % 32] + text;
+      t = Math.floor(t / 32);
+    }
+    timeMs = nowMs;
+    timeText = text;
   }
+  const time = timeText;
   if (poolOffset + RANDOM_CHARS > POOL_BYTES) {
     randomFillSync(pool);
     poolOffset = 0;

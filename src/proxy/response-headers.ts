@@ -48,7 +48,8 @@ export function responseHeaders(
 }
 
 function listed(connection: string | string[] | undefined): Set<string> | null {
-  if (connection === undefined) return null;
+  // The usual values name no other header.
+  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return null;
   const text = Array.isArray(connection) ? connection.join(',') : connection;
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
 }

@@ -17,9 +17,6 @@ export interface UpstreamHead {
 export function buildUpstreamHeaders(rt: ProxyRuntime, ctx: RequestContext, target: Target, pick: Pick): UpstreamHead {
   if (ctx.upstreamBase === null) {
     const base = ctx.headers.forward.slice();
-    // Node's server already answered `Expect: 100-continue` to the client (RFC 9110 §10.1.1), and
-    // undici refuses to send the header: forwarding it failed every such upload with PC06.
-    deleteHeader(base, 'expect');
     addForwardingHeaders(base, {
       clientIp: ctx.clientIp,
       publicPort: ctx.publicPort,

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Machine } from '../catalog/types.ts';
-import type { RequestContext, Target } from '../proxy/context.ts';
+import { NO_MACHINES, type RequestContext, type Target } from '../proxy/context.ts';
 import { ProxyError } from '../proxy/errors.ts';
 import type { ReplaySink } from '../proxy/forward-http.ts';
 import type { ProxyRuntime } from '../proxy/runtime.ts';
@@ -71,7 +71,7 @@ export function planReplay(rt: ProxyRuntime, ctx: RequestContext, current: Targe
     regionsOnly: directive.regions !== null,
     instance: directive.instance,
     preferInstance: directive.preferInstance,
-    exclude: directive.elsewhere ? new Set([machine.id]) : new Set(),
+    exclude: directive.elsewhere ? new Set([machine.id]) : NO_MACHINES,
     headers: [
       'fly-replay-src',
       formatReplaySrc({ instance: machine.id, region: machine.region, t: nowMicros(), state: directive.state }),
