@@ -21,6 +21,7 @@ import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { ReplayCache } from './replay/cache.ts';
 import { RegionTable } from './replay/regions.ts';
 import { Supervisor } from './machines/supervisor.ts';
+import { ProcessDriver } from './machines/drivers/process-driver.ts';
 import { HealthMonitor } from './machines/health.ts';
 import { Autostop } from './machines/autostop.ts';
 import { ApiServer } from './api/server.ts';
@@ -69,7 +70,16 @@ export class RicochetNode {
     const load = new LoadTracker();
     // A stopping machine gets no new requests; those in flight get up to kill_timeout (spec §9.4).
     const drain = (id: string, timeoutMs: number) => load.idle(id, timeoutMs);
-    this.supervisor = new Supervisor({ records: this.catalog, logger, startTimeoutMs: config.machines.start_timeout_ms, now, drain });
+    // Machines find the Machines API as Fly machines find _api.internal:4280.
+    const nodeEnv = () => ({ RICOCHET_API_URL: this.api.url });
+    this.supervisor = new Supervisor({
+      records: this.catalog,
+      logger,
+      startTimeoutMs: config.machines.start_timeout_ms,
+      now,
+      drain,
+      drivers: { process: new ProcessDriver({ nodeEnv }) },
+    });
     const queue = new HardLimitQueue({ maxWaiters: config.proxy.queue_max_waiters, maxWaitMs: config.proxy.queue_max_wait_ms });
     this.health = new HealthMonitor({ records: this.catalog, logger });
     this.runtime = {
@@ -158,12 +168,13 @@ export class RicochetNode {
     }
     const changes = applyConfig(this.catalog, configRecords(this.#config, new Date().toISOString()));
     await this.#removeConfigLeftovers(changes);
+    // The API first: machines are told its address (RICOCHET_API_URL) when they start.
+    await this.api.listen(this.#config.listen.api);
     await this.#startAll(new Set([...restore, ...changes.changed]));
     await this.listeners.reconcile(this.#publicPorts());
     this.#unsubscribe.push(this.catalog.onChange(() => this.#catalogChanged()));
     this.health.start();
     this.autostop.start();
-    await this.api.listen(this.#config.listen.api);
   }
 
   /** reload applies a changed config (SIGHUP): apps and machines are added, changed or removed. */

@@ -7,16 +7,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
-import { send, startBackend, startNode } from '../harness/index.ts';
+import { freePort, send, startBackend, startNode } from '../harness/index.ts';
 
-/** freePort finds a port nothing listens on (bound, then closed). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** twoRegions writes an app with one machine in iad (tried first) and one in sjc. */
 function twoRegions(name: string, first: string, second: string, extra = ''): string {

@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
-import { send, startBackend, startNode } from '../harness/index.ts';
+import { freePort, send, startBackend, startNode } from '../harness/index.ts';
 
-/** freePort finds a port nothing listens on (bound, then closed). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('a refused connection tries the next machine', async (t) => {
   const alive = await startBackend(t, (_req, res) => res.end('alive'));

@@ -8,7 +8,7 @@ import { setEnv, startExample } from '../harness/examples.ts';
 // One node for the file: starting the example's four machines is the slow part.
 test('the host-router example, run from its ricochet.toml', async (t) => {
   let routesDb = '';
-  const { url } = await startExample(t, 'host-router', {
+  const { url, node } = await startExample(t, 'host-router', {
     patch: (table, dataDir) => {
       routesDb = join(dataDir, 'routes.db');
       setEnv(table, 'router', { ROUTES_DB: routesDb });
@@ -41,18 +41,20 @@ test('the host-router example, run from its ricochet.toml', async (t) => {
     assert.match(res.body, /^Globex: welcome to shop\.localhost$/m);
   });
 
-  await t.test('a customer app refuses a request that did not come through the router', async () => {
-    const res = await send(url(), { host: 'customer-acme.ricochet.internal' });
-    assert.equal(res.status, 401);
+  await t.test('the proxy refuses a customer app by its own name: it is private, only replays reach it', async () => {
+    for (const host of ['customer-acme.ricochet.internal', 'customer-acme.localhost']) {
+      const res = await send(url(), { host });
+      assert.notEqual(res.status, 200, host);
+      assert.doesNotMatch(res.body, /Acme Corp/, host);
+    }
+    const own = await send(url(), { host: 'customer-acme.ricochet.internal' });
+    assert.equal(own.status, 404);
+    assert.equal(own.headers['ricochet-error'], 'RC01');
   });
 
-  await t.test(
-    'the proxy itself refuses a customer app by its own name, since only replays may reach it',
-    { todo: 'Ricochet cannot yet mark an app as reachable by replay only (Fly: an app with no IP); see examples/host-router/README.md' },
-    async () => {
-      const res = await send(url(), { host: 'customer-acme.ricochet.internal' });
-      assert.equal(res.status, 404);
-      assert.equal(res.headers['ricochet-error'], 'RC01');
-    },
-  );
+  await t.test('a customer machine reached directly, past the proxy, refuses a request without the router\'s state', async () => {
+    const runtime = node.catalog.machines('customer-acme')[0].runtime!;
+    const res = await send(`http://${runtime.host}:${runtime.ports['8080']}`, { host: 'acme.localhost' });
+    assert.equal(res.status, 401);
+  });
 });

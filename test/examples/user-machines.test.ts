@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import type { RicochetNode } from '../../src/node.ts';
 import { send } from '../harness/index.ts';
-import { freePort, setEnv, startExample } from '../harness/examples.ts';
+import { setEnv, startExample } from '../harness/examples.ts';
 
 /** loadDrained resolves once the proxy counts no request or connection on the machine. */
 function loadDrained(node: RicochetNode, machineId: string): Promise<void> {
@@ -27,17 +27,14 @@ interface CreatedUser {
 }
 
 test('the user-machines example, run from its ricochet.toml', async (t) => {
-  const apiPort = await freePort();
   let clock = Date.now();
   const { url, node } = await startExample(t, 'user-machines', {
     now: () => clock,
     patch: (table, dataDir) => {
-      (table.listen as Record<string, unknown>).api = `127.0.0.1:${apiPort}`;
       const usersDb = join(dataDir, 'users.db');
       setEnv(table, 'coordinator', {
         USERS_DB: usersDb,
         USER_DATA_DIR: join(dataDir, 'users'),
-        MACHINES_API: `http://127.0.0.1:${apiPort}`,
       });
       setEnv(table, 'router', { USERS_DB: usersDb });
     },
@@ -72,11 +69,21 @@ test('the user-machines example, run from its ricochet.toml', async (t) => {
     assert.equal(onPublic.status, 404, 'the public service has no management routes');
   });
 
-  await t.test('the machine refuses requests that were not replayed with its app\'s key', async () => {
-    const direct = await send(publicUrl, { host: 'user-alice.ricochet.internal' });
-    assert.equal(direct.status, 401);
-    const directManagement = await send(managementUrl, { host: 'user-alice.ricochet.internal', path: '/status' });
-    assert.equal(directManagement.status, 401);
+  await t.test('a user app is private: the proxy refuses it by its own name on both ports', async () => {
+    for (const base of [publicUrl, managementUrl]) {
+      const direct = await send(base, { host: 'user-alice.ricochet.internal', path: '/status' });
+      assert.equal(direct.status, 404);
+      assert.equal(direct.headers['ricochet-error'], 'RC01');
+    }
+  });
+
+  await t.test('the machine, reached past the proxy, refuses requests that were not replayed with its app\'s key', async () => {
+    const runtime = node.catalog.get(alice.machine)?.runtime;
+    assert.ok(runtime);
+    for (const port of Object.values(runtime.ports)) {
+      const direct = await send(`http://${runtime.host}:${port}`, { host: 'alice.localhost', path: '/status' });
+      assert.equal(direct.status, 401);
+    }
   });
 
   await t.test('a WebSocket live preview opens through the replay and updates when content is pushed on 9090', async () => {

@@ -7,7 +7,6 @@
  */
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -89,17 +88,4 @@ export async function startExample(t: TestContext, name: string, options: StartE
   const node = await RicochetNode.start(config, { logger: logs.logger, now: options.now });
   t.after(() => node.stop());
   return { node, logs, dataDir, url: (publicPort = 80) => node.url(publicPort), apiUrl: node.apiUrl };
-}
-
-/**
- * freePort finds a port free on 127.0.0.1 right now, for the one case where a port must be known
- * before the node starts: an example whose app is told the Machines API address in its env.
- */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

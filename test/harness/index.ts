@@ -182,3 +182,13 @@ export function writeFixture(dir: string, name: string, content: string): string
   writeFileSync(path, content);
   return path;
 }
+
+/** freePort is a port nothing listens on right now (bound on 127.0.0.1, then closed). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

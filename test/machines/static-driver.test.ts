@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import type { Service } from '../../src/catalog/types.ts';
 import { parseAddress, StaticDriver } from '../../src/machines/drivers/static-driver.ts';
+import { freePort } from '../harness/index.ts';
 import { runDriverContract, startFor } from './driver-contract.ts';
 import { testMachine } from './memory-records.ts';
 
@@ -16,14 +17,6 @@ async function listen(t: TestContext): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** freePort is a port nothing listens on (listened on, then closed). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function staticMachine(address: string, ports: number[] = [8080]) {
   const services: Service[] = ports.map((port) => ({ protocol: 'tcp', internal_port: port, ports: [] }));

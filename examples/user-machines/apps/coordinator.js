@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { openUsers } from './users-db.js';
 
 const EXAMPLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const API = process.env.MACHINES_API ?? 'http://127.0.0.1:4280';
+// Ricochet tells every machine where its Machines API is, as Fly machines know _api.internal:4280.
+const API = process.env.RICOCHET_API_URL ?? 'http://127.0.0.1:4280';
 const TOKEN = process.env.MACHINES_API_TOKEN;
 const USER_DATA_DIR = resolve(process.env.USER_DATA_DIR ?? '.data/users');
 const users = openUsers(process.env.USERS_DB ?? '.data/users.db');
@@ -49,7 +50,8 @@ async function createUser(name) {
   const existing = users.get(name);
   if (existing !== null) return { status: 200, user: existing };
   const app = `user-${name}`;
-  await api('POST', '/v1/apps', { app_name: app, org_slug: 'personal' });
+  // Private: no Host reaches a user app; only the router's replays do (spec §1.3.6).
+  await api('POST', '/v1/apps', { app_name: app, org_slug: 'personal', ricochet: { public: false } });
   // The blueprint's pattern: one key per user app, known to the router and the app only.
   const stateKey = randomBytes(32).toString('base64url');
   const machine = await api('POST', `/v1/apps/${app}/machines`, { config: machineConfig(name, stateKey) });

@@ -36,11 +36,13 @@ export interface MachineEnvInput {
   ports: ReadonlyMap<number, number>;
   /** Ricochet's own environment, read for INHERITED_ENV_KEYS only. */
   parentEnv: NodeJS.ProcessEnv;
+  /** Variables the node gives every machine, such as RICOCHET_API_URL. */
+  nodeEnv?: Record<string, string>;
 }
 
 /** machineEnv returns the full environment of the machine's process. */
 export function machineEnv(input: MachineEnvInput): Record<string, string> {
-  const { machine, app, host, ports, parentEnv } = input;
+  const { machine, app, host, ports, parentEnv, nodeEnv } = input;
   const env: Record<string, string> = {};
   for (const key of INHERITED_ENV_KEYS) {
     const value = parentEnv[key];
@@ -67,6 +69,7 @@ export function machineEnv(input: MachineEnvInput): Record<string, string> {
     FLY_VM_MEMORY_MB: String(machine.config.guest?.memory_mb ?? DEFAULT_MEMORY_MB),
     HOSTNAME: machine.id,
   });
+  if (nodeEnv !== undefined) Object.assign(env, nodeEnv);
   return env;
 }
 

@@ -37,6 +37,8 @@ export interface ProcessDriverOptions {
   uts?: UtsNamespace;
   /** Ricochet's environment, read only for the inherited basics (machine-env.ts). */
   parentEnv?: NodeJS.ProcessEnv;
+  /** Variables the node gives every machine, read at each start (e.g. RICOCHET_API_URL). */
+  nodeEnv?: () => Record<string, string>;
 }
 
 export class ProcessDriver implements MachineDriver {
@@ -46,11 +48,13 @@ export class ProcessDriver implements MachineDriver {
   #ports: PortAllocator;
   #uts: UtsNamespace;
   #parentEnv: NodeJS.ProcessEnv;
+  #nodeEnv: () => Record<string, string>;
 
   constructor(options: ProcessDriverOptions = {}) {
     this.#ports = options.ports ?? sharedPortAllocator;
     this.#uts = options.uts ?? sharedUtsNamespace;
     this.#parentEnv = options.parentEnv ?? process.env;
+    this.#nodeEnv = options.nodeEnv ?? (() => ({}));
   }
 
   async start(options: DriverStartOptions): Promise<RunningMachine> {
@@ -67,7 +71,7 @@ export class ProcessDriver implements MachineDriver {
     const ports = new Map(internal.map((port, index) => [port, local[index]]));
     let child: ChildProcess;
     try {
-      const env = machineEnv({ machine, app, host: MACHINE_HOST, ports, parentEnv: this.#parentEnv });
+      const env = machineEnv({ machine, app, host: MACHINE_HOST, ports, parentEnv: this.#parentEnv, nodeEnv: this.#nodeEnv() });
       const [file, ...args] = await this.#uts.wrap(argv, machine.id);
       child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       await new Promise<void>((resolve, reject) => {
