@@ -5,6 +5,7 @@
  * `validation_failed`, queries 400 `invalid_request` (spec §14 status codes).
  */
 import type { z } from 'zod';
+import { issueRule, valueAt } from '../config/issue-rule.ts';
 import { formatKeyPath } from '../config/validate-table.ts';
 import { ApiError, type ApiErrorCode, type ValidationProblem } from './api-error.ts';
 
@@ -14,7 +15,7 @@ export const VALIDATION_PROBLEMS_MAX = 20;
 export type InputKind = 'body' | 'query';
 
 export function validateInput<S extends z.ZodType>(schema: S, input: unknown, kind: InputKind): z.output<S> {
-  const result = schema.safeParse(input, { error: ruleFor });
+  const result = schema.safeParse(input, { error: (issue) => issueRule(issue, 'an object') });
   if (result.success) return result.data;
   const problems = result.error.issues.slice(0, VALIDATION_PROBLEMS_MAX).map((issue) => problemOf(issue, input));
   throw validationError(kind, problems);
@@ -36,53 +37,4 @@ function problemOf(issue: z.core.$ZodIssue, input: unknown): ValidationProblem {
   if (issue.code === 'invalid_key') return { path, rule: issue.issues[0]?.message ?? issue.message };
   if (issue.code === 'invalid_type' && valueAt(input, parts) === undefined) return { path, rule: 'is required' };
   return { path, rule: issue.message };
-}
-
-function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
-  let node = root;
-  for (const part of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[part];
-  }
-  return node;
-}
-
-const TYPE_NAMES: Record<string, string> = {
-  string: 'a string',
-  number: 'a number',
-  int: 'an integer',
-  boolean: 'a boolean (true or false)',
-  object: 'an object',
-  record: 'an object',
-  array: 'an array',
-};
-
-/** ruleFor phrases zod's issues for schemas that don't carry their own message. */
-function ruleFor(issue: z.core.$ZodRawIssue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return `is not ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
-    case 'too_small': {
-      const min = issue.minimum;
-      if (issue.origin === 'array') return `must have at least ${min} ${Number(min) === 1 ? 'entry' : 'entries'}`;
-      if (issue.origin === 'string') return Number(min) === 1 ? 'must not be empty' : `must be at least ${min} characters long`;
-      return issue.inclusive === false ? `must be greater than ${min}` : `must be at least ${min}`;
-    }
-    case 'too_big': {
-      const max = issue.maximum;
-      if (issue.origin === 'array') return `must have at most ${max} ${Number(max) === 1 ? 'entry' : 'entries'}`;
-      if (issue.origin === 'string') return `must be at most ${max} characters long`;
-      return issue.inclusive === false ? `must be less than ${max}` : `must be at most ${max}`;
-    }
-    case 'invalid_value':
-      return `is not one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
-    case 'invalid_format':
-      return `is not in the expected format (${issue.format})`;
-    case 'invalid_union':
-      return 'is not an allowed value';
-    case 'invalid_key':
-      return 'is not an allowed key';
-    default:
-      return 'is not an allowed value';
-  }
 }

@@ -9,6 +9,7 @@
  */
 import type { z } from 'zod';
 import { ConfigError } from './config-error.ts';
+import { issueRule, valueAt } from './issue-rule.ts';
 import type { ConfigWarning } from './types.ts';
 
 export type KeyPath = readonly (string | number)[];
@@ -79,7 +80,7 @@ export interface Validated<T> {
 }
 
 export function validateTable<S extends z.ZodType>(schema: S, input: unknown, locate: Locate): Validated<z.output<S>> {
-  const result = schema.safeParse(input, { error: genericMessage });
+  const result = schema.safeParse(input, { error: (issue) => issueRule(issue, 'a table') });
   if (!result.success) throw issueToError(result.error.issues[0], input, locate);
   const unknown: KeyPath[] = [];
   collectUnknownKeys(input, result.data, [], unknown);
@@ -99,14 +100,6 @@ function issueToError(issue: z.core.$ZodIssue, input: unknown, locate: Locate): 
   return invalidValue(location, value, issue.message);
 }
 
-function valueAt(root: unknown, path: KeyPath): unknown {
-  let node = root;
-  for (const part of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[part];
-  }
-  return node;
-}
 
 function collectUnknownKeys(input: unknown, output: unknown, path: KeyPath, out: KeyPath[]): void {
   if (isTable(input) && isTable(output)) {
@@ -119,52 +112,4 @@ function collectUnknownKeys(input: unknown, output: unknown, path: KeyPath, out:
   }
 }
 
-const TYPE_NAMES: Record<string, string> = {
-  string: 'a string',
-  number: 'a number',
-  int: 'an integer',
-  boolean: 'a boolean (true or false)',
-  object: 'a table',
-  record: 'a table',
-  array: 'an array',
-};
 
-function entries(count: number | bigint): string {
-  return Number(count) === 1 ? '1 entry' : `${count} entries`;
-}
-
-function characters(count: number | bigint): string {
-  return Number(count) === 1 ? '1 character' : `${count} characters`;
-}
-
-/** genericMessage phrases zod's issues for schemas that don't carry their own message. */
-function genericMessage(issue: z.core.$ZodRawIssue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return `is not ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
-    case 'too_small': {
-      const min = issue.minimum;
-      if (issue.origin === 'array') return `must have at least ${entries(min)}`;
-      if (issue.origin === 'string') return Number(min) === 1 ? 'must not be empty' : `must be at least ${characters(min)} long`;
-      return issue.inclusive === false ? `must be greater than ${min}` : `must be at least ${min}`;
-    }
-    case 'too_big': {
-      const max = issue.maximum;
-      if (issue.origin === 'array') return `must have at most ${entries(max)}`;
-      if (issue.origin === 'string') return `must be at most ${characters(max)} long`;
-      return issue.inclusive === false ? `must be less than ${max}` : `must be at most ${max}`;
-    }
-    case 'invalid_value':
-      return `is not one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
-    case 'invalid_format':
-      return `is not in the expected format (${issue.format})`;
-    case 'not_multiple_of':
-      return `is not a multiple of ${issue.divisor}`;
-    case 'invalid_union':
-      return 'is not an allowed value';
-    case 'invalid_key':
-      return 'is not an allowed key';
-    default:
-      return 'is not an allowed value';
-  }
-}
