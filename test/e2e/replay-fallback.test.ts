@@ -95,7 +95,9 @@ test('fallback=force_self after a timeout delivers back to the replaying machine
   assert.match(header, /^app=target;replay_source=[0-9a-f]+;reason=timeout;elapsed_ms=\d+$/);
   const failed = parseReplayFailed(header);
   assert.equal(failed?.replaySource, idOf(node, 'origin'));
-  assert.ok(failed!.elapsedMs >= 200 && failed!.elapsedMs <= elapsed, `elapsed_ms=${failed!.elapsedMs}`);
+  // The 200 ms deadline starts at the replay decision, a moment before the fallback's own clock,
+  // and elapsed_ms is rounded: allow a few ms either side of the bounds.
+  assert.ok(failed!.elapsedMs >= 195 && failed!.elapsedMs <= Math.ceil(elapsed) + 1, `elapsed_ms=${failed!.elapsedMs}, test saw ${elapsed} ms`);
 });
 
 test('fly-replay-failed names every field when the replay named the target instance', async (t) => {
@@ -224,7 +226,8 @@ test('a timeout without a fallback is answered 502 PA06 once the timeout runs ou
   const res = await send(node.url(), { host: 'origin.test' });
   assert.equal(res.status, 502);
   assert.equal(res.headers['ricochet-error'], 'PA06');
-  assert.ok(performance.now() - started >= 200);
+  // libuv timers count whole milliseconds of loop time: a 200 ms wait can measure 199.x ms here.
+  assert.ok(performance.now() - started >= 195);
 });
 
 test('[replay] timeout_ms is the deadline of a replay that names no timeout', async (t) => {

@@ -19,7 +19,8 @@ test('a stop sends kill_signal, then SIGKILL once kill_timeout has passed', asyn
   const [machine] = node.catalog.machines();
   const began = performance.now();
   await node.supervisor.stop(machine.id);
-  assert.ok(performance.now() - began >= 200);
+  // libuv timers count whole milliseconds of loop time: a 200 ms wait can measure 199.x ms here.
+  assert.ok(performance.now() - began >= 195);
   await logs.waitFor((l) => l.msg === 'ignoring SIGTERM' && l.machine === machine.id);
   const stopped = await logs.waitFor((l) => l.msg === 'machine stopped' && l.machine === machine.id);
   assert.equal(stopped.signal, 'SIGKILL');
