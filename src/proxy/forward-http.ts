@@ -95,6 +95,9 @@ export function originOf(machine: Machine, service: Service): string {
 /** upstreamError turns an undici failure into a ProxyError that says whether a retry is safe. */
 export function upstreamError(error: unknown, ctx: RequestContext, machine: Machine): ProxyError {
   if (error instanceof ProxyError) return error;
+  // The client went away: whatever undici reports (an AbortError, "Premature close"), it is not
+  // the machine's failure.
+  if (ctx.abort.signal.aborted) return new ProxyError('RC03', 'the client went away', { source: 'downstream', cause: error });
   const code = (error as { code?: string }).code;
   const retryIfIdempotent = IDEMPOTENT.has(ctx.method) && !ctx.responded;
   const fail = (c: ErrorCode, retryable: boolean) =>

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
 import { send, startBackend, startNode } from '../harness/index.ts';
 
 test('access log: one JSON line per request with id, method, host, path, status, app, machine, region and duration', async (t) => {
@@ -65,4 +68,32 @@ name = "target"
     (line.hops as { app: string; status: number }[]).map((h) => [h.app, h.status]),
     [['router', 409], ['target', 200]],
   );
+});
+
+test('a client that goes away mid-request is logged as RC03, not as a machine failure', async (t) => {
+  let answered = false;
+  const backend = await startBackend(t, (req) => {
+    // Never answers: the client gives up first.
+    req.on('close', () => (answered = true));
+  });
+  const { port, logs } = await startNode(
+    t,
+    `[[apps]]
+name = "slow"
+hostnames = ["slow.test"]
+  [apps.http_service]
+  internal_port = 8080
+  [[apps.machines]]
+  address = "${backend.address}"
+`,
+  );
+  const socket = connect(port(), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write('GET /wait HTTP/1.1\r\nhost: slow.test\r\n\r\n');
+  while (backend.requests.length === 0) await tick();
+  socket.destroy();
+  const line = await logs.waitFor((l) => l.msg === 'request' && l.path === '/wait');
+  assert.equal(line.code, 'RC03');
+  assert.equal(logs.find((l) => l.msg === 'request failed' && Number(l.level) >= 40).length, 0);
+  while (!answered) await tick();
 });
