@@ -11,6 +11,11 @@ export interface ServiceMatch {
   port: ServicePort;
 }
 
+/** PortMachine is a machine with a service on some public port, and that service and port entry. */
+export interface PortMachine extends ServiceMatch {
+  machine: Machine;
+}
+
 /** SOFT_LIMIT_DEFAULT is Fly's default concurrency soft limit (spec §8.1). */
 export const SOFT_LIMIT_DEFAULT = 20;
 
@@ -23,6 +28,8 @@ export class Snapshot {
   #exactHosts: ReadonlyMap<string, App>;
   #wildcardHosts: ReadonlyMap<string, App>;
   #publicPorts: readonly number[];
+  /** "app:port" -> machines on that port; filled on first use (the snapshot never changes). */
+  #onPort = new Map<string, readonly PortMachine[]>();
 
   constructor(version: number, baseDomain: string, apps: Iterable<App>, machines: Iterable<Machine>) {
     this.version = version;
@@ -100,6 +107,24 @@ export class Snapshot {
   /** machinesOf lists an app's machines that are not destroyed. */
   machinesOf(app: string): readonly Machine[] {
     return this.#machinesByApp.get(app) ?? [];
+  }
+
+  /**
+   * machinesOnPort lists an app's machines whose service declares `publicPort`, with that service
+   * (spec §1.3.5, §8.2.9). Computed once per snapshot, app and port: the request path reads it.
+   */
+  machinesOnPort(app: string, publicPort: number): readonly PortMachine[] {
+    const key = `${app}:${publicPort}`;
+    let list = this.#onPort.get(key);
+    if (list === undefined) {
+      const found: PortMachine[] = [];
+      for (const machine of this.machinesOf(app)) {
+        const match = serviceFor(machine, publicPort);
+        if (match !== undefined) found.push({ machine, ...match });
+      }
+      this.#onPort.set(key, (list = found));
+    }
+    return list;
   }
 
   /** publicPorts lists every public TCP port a machine's service declares. */

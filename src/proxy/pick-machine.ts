@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { atHardLimit, candidates, type Candidate, type CandidateQuery, type MachineView } from '../balancer/candidates.ts';
-import { serviceFor, SOFT_LIMIT_DEFAULT, type Snapshot } from '../catalog/snapshot.ts';
+import { serviceFor, SOFT_LIMIT_DEFAULT } from '../catalog/snapshot.ts';
 import type { Machine, Service } from '../catalog/types.ts';
 import type { RequestContext, Target } from './context.ts';
 import { ProxyError } from './errors.ts';
@@ -74,7 +74,7 @@ export async function pickMachine(
   for (;;) {
     const services = new Map<string, Service>();
     const views: MachineView[] = [];
-    for (const { machine, service } of portMachines(rt.catalog.snapshot, target.app.name, ctx.publicPort)) {
+    for (const { machine, service } of rt.catalog.snapshot.machinesOnPort(target.app.name, ctx.publicPort)) {
       services.set(machine.id, service);
       views.push(viewOf(rt, machine, service));
     }
@@ -135,31 +135,6 @@ export async function pickMachine(
   }
 }
 
-interface PortMachine {
-  machine: Machine;
-  service: Service;
-}
-
-/** Per snapshot: app and public port -> the machines with a service on that port. */
-const portMachinesCache = new WeakMap<Snapshot, Map<string, readonly PortMachine[]>>();
-
-/** portMachines lists an app's machines that serve `publicPort` (spec §8.2.9), once per snapshot. */
-function portMachines(snapshot: Snapshot, app: string, publicPort: number): readonly PortMachine[] {
-  let byKey = portMachinesCache.get(snapshot);
-  if (byKey === undefined) portMachinesCache.set(snapshot, (byKey = new Map()));
-  const key = hardLimitKey(app, publicPort);
-  let list = byKey.get(key);
-  if (list === undefined) {
-    const found: PortMachine[] = [];
-    for (const machine of snapshot.machinesOf(app)) {
-      const match = serviceFor(machine, publicPort);
-      if (match !== undefined) found.push({ machine, service: match.service });
-    }
-    byKey.set(key, (list = found));
-  }
-  return list;
-}
-
 /**
  * soleCandidate is the balancer's answer, without the balancer, in the commonest case: an
  * unconstrained first attempt at an app with one machine on the port that can take the request
@@ -169,7 +144,7 @@ function soleCandidate(rt: ProxyRuntime, ctx: RequestContext, target: Target, tr
   if (tried.size > 0 || target.instance !== null || target.preferInstance !== null || target.regions !== null || target.exclude.size > 0) {
     return null;
   }
-  const list = portMachines(rt.catalog.snapshot, target.app.name, ctx.publicPort);
+  const list = rt.catalog.snapshot.machinesOnPort(target.app.name, ctx.publicPort);
   if (list.length !== 1) return null;
   const { machine, service } = list[0];
   const hard = service.concurrency?.hard_limit;

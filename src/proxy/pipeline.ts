@@ -10,7 +10,7 @@
  *   logAccess      one JSON line per request
  */
 import { performance } from 'node:perf_hooks';
-import { hasHandler, serviceFor } from '../catalog/snapshot.ts';
+import { hasHandler } from '../catalog/snapshot.ts';
 import type { Machine } from '../catalog/types.ts';
 import { planReplay, type ReplayResponse } from '../replay/plan.ts';
 import { formatReplayFailed } from '../replay/replay-src.ts';
@@ -49,8 +49,7 @@ function resolveTarget(rt: ProxyRuntime, ctx: RequestContext): Target | null {
   const app = ctx.snapshot.appForHost(ctx.host);
   if (app === undefined) throw new ProxyError('RC01', `no app is configured for host "${ctx.host}"`, { source: 'downstream' });
   ctx.app = app;
-  const machines = ctx.snapshot.machinesOf(app.name);
-  const match = machines.length === 0 ? undefined : firstServiceMatch(machines, ctx.publicPort);
+  const match = ctx.snapshot.machinesOnPort(app.name, ctx.publicPort)[0];
   if (match === undefined) {
     throw new ProxyError('RC02', `app "${app.name}" has no service on port ${ctx.publicPort}`, { source: 'downstream' });
   }
@@ -81,14 +80,6 @@ function resolveTarget(rt: ProxyRuntime, ctx: RequestContext): Target | null {
     target.regions = rt.regions.expand(splitList(hints.preferRegion));
   }
   return lookupReplayCache(rt, ctx, target, match.port.http_options?.replay_cache ?? []);
-}
-
-function firstServiceMatch(machines: readonly Machine[], port: number) {
-  for (const machine of machines) {
-    const match = serviceFor(machine, port);
-    if (match !== undefined) return match;
-  }
-  return undefined;
 }
 
 function splitList(value: string): string[] {

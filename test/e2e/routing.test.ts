@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { send, startBackend, startNode } from '../harness/index.ts';
+
+const ECHO_APP = fileURLToPath(new URL('../fixtures/apps/echo-env.ts', import.meta.url));
 
 function staticApp(name: string, address: string, extra = ''): string {
   return `
@@ -55,9 +58,8 @@ test('answers 404 RC01 for a host no app claims, naming the request id', async (
   assert.equal(backend.requests.length, 0);
 });
 
-test('routes by public port to the service that declares it', async (t) => {
-  const web = await startBackend(t, (_req, res) => res.end('web'));
-  const admin = await startBackend(t, (_req, res) => res.end('admin'));
+test('routes by public port to the service of the app that declares it', async (t) => {
+  // One app, two services, one machine that answers with the local port it was reached on.
   const toml = `
 [[apps]]
 name = "multi"
@@ -68,12 +70,6 @@ hostnames = ["multi.test"]
     [[apps.services.ports]]
     port = 80
     handlers = ["http"]
-  [[apps.machines]]
-  address = "${web.address}"
-
-[[apps]]
-name = "multi-admin"
-hostnames = ["multi.test.admin"]
   [[apps.services]]
   internal_port = 9090
   protocol = "tcp"
@@ -81,12 +77,22 @@ hostnames = ["multi.test.admin"]
     port = 9090
     handlers = ["http"]
   [[apps.machines]]
-  address = "${admin.address}"
+  cmd = [${JSON.stringify(process.execPath)}, ${JSON.stringify(ECHO_APP)}]
+
+[[apps]]
+name = "web-only"
+hostnames = ["web-only.test"]
+  [apps.http_service]
+  internal_port = 8080
+  [[apps.machines]]
+  cmd = [${JSON.stringify(process.execPath)}, ${JSON.stringify(ECHO_APP)}]
 `;
-  const { url } = await startNode(t, toml, { publicPorts: [80, 9090] });
-  assert.equal((await send(url(80), { host: 'multi.test' })).body, 'web');
-  assert.equal((await send(url(9090), { host: 'multi.test.admin' })).body, 'admin');
-  const wrongPort = await send(url(9090), { host: 'multi.test' });
+  const { url, node } = await startNode(t, toml, { publicPorts: [80, 443, 9090] });
+  const ports = node.catalog.machines('multi')[0].runtime!.ports;
+  const onPort = async (publicPort: number) => (JSON.parse((await send(url(publicPort), { host: 'multi.test' })).body) as { port: number }).port;
+  assert.equal(await onPort(80), ports['8080']);
+  assert.equal(await onPort(9090), ports['9090']);
+  const wrongPort = await send(url(9090), { host: 'web-only.test' });
   assert.equal(wrongPort.status, 404);
   assert.equal(wrongPort.headers['ricochet-error'], 'RC02');
 });
