@@ -4,11 +4,11 @@
  * answered, every hop when the request was replayed, the error code if any, and the duration.
  *
  * It is the only log line on the per-request path, so it is formatted by hand (the fields are
- * fixed) and written straight to the logger's stream in one write, in the same shape as pino's
- * own lines (`level`, ISO `time`, `msg`).
+ * fixed), in the same shape as pino's own lines (`level`, ISO `time`, `msg`), and written with
+ * the other lines of its event-loop turn in one write (writeLogLine).
  */
 import { performance } from 'node:perf_hooks';
-import { pino, type Logger } from 'pino';
+import { writeLogLine } from '../log.ts';
 import type { RequestContext } from './context.ts';
 import type { ProxyRuntime } from './runtime.ts';
 
@@ -30,11 +30,7 @@ export function logAccess(rt: ProxyRuntime, ctx: RequestContext): void {
   if (hops.length > 1) line += `,"hops":${JSON.stringify(hops)}`;
   if (ctx.errorCode !== null) line += `,"code":"${ctx.errorCode}"`;
   line += `,"ms":${ms},"msg":"request"}\n`;
-  streamOf(logger).write(line);
-}
-
-function streamOf(logger: Logger): { write(line: string): unknown } {
-  return (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym];
+  writeLogLine(logger, line);
 }
 
 let isoMs = -1;

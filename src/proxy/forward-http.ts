@@ -4,7 +4,6 @@
  * header or a JSON replay body makes it a replay (the response is drained and dropped, spec
  * §1.3); anything else streams to the client with backpressure.
  */
-import { Writable, type Readable } from 'node:stream';
 import { serviceFor } from '../catalog/snapshot.ts';
 import type { Machine, Service } from '../catalog/types.ts';
 import { isReplayJsonContentType } from '../replay/directive.ts';
@@ -14,6 +13,7 @@ import { ProxyError, type ErrorCode } from './errors.ts';
 import { responseHeaders } from './response-headers.ts';
 import type { ProxyRuntime } from './runtime.ts';
 import type { UpstreamHead } from './upstream-headers.ts';
+import type { BodySink } from '../upstream/upstream-pool.ts';
 
 /** REPLAY_JSON_MAX_BYTES bounds a JSON replay body (spec §2). */
 export const REPLAY_JSON_MAX_BYTES = 64 * 1024;
@@ -36,13 +36,13 @@ export async function forwardHttp(
     await pool.stream(
       {
         path: head.path,
-        method: ctx.method as 'GET',
+        method: ctx.method,
         headers: head.headers,
-        // undici sends any async iterable as a streamed body; its types list only Readable.
-        body: ctx.body === null ? null : (ctx.body.reader() as unknown as Readable),
+        body: ctx.body === null ? null : ctx.body.reader(),
+        bodyLength: ctx.headers.contentLength !== null,
         signal: ctx.abort.signal,
       },
-      ({ statusCode, headers }) => {
+      ({ status: statusCode, headers }) => {
         const replayHeader = headers['fly-replay'];
         const contentType = headers['content-type'];
         const json = isReplayJsonContentType(typeof contentType === 'string' ? contentType : undefined);
@@ -51,12 +51,14 @@ export async function forwardHttp(
           replay = { machine, status: statusCode, headers, sink };
           return sink;
         }
+        const port = serviceFor(machine, ctx.publicPort)?.port;
+        // writeHead throws, sending nothing, on a header value Node will not send (PC06).
+        res.writeHead(statusCode, responseHeaders(ctx, headers, port?.http_options?.response));
         ctx.hops.push({ app: machine.app, machine: machine.id, region: machine.region, status: statusCode });
         ctx.status = statusCode;
         ctx.responded = true;
-        const port = serviceFor(machine, ctx.publicPort)?.port;
-        res.writeHead(statusCode, responseHeaders(ctx, headers, port?.http_options?.response));
-        return res;
+        // A ServerResponse is a BodySink; its `once` overloads are wider than the interface.
+        return res as BodySink;
       },
     );
   } catch (error) {
@@ -92,11 +94,10 @@ export function originOf(machine: Machine, service: Service): string {
   return origin;
 }
 
-/** upstreamError turns an undici failure into a ProxyError that says whether a retry is safe. */
+/** upstreamError turns an upstream failure into a ProxyError that says whether a retry is safe. */
 export function upstreamError(error: unknown, ctx: RequestContext, machine: Machine): ProxyError {
   if (error instanceof ProxyError) return error;
-  // The client went away: whatever undici reports (an AbortError, "Premature close"), it is not
-  // the machine's failure.
+  // The client went away: whatever the upstream side reports then, it is not the machine's failure.
   if (ctx.abort.signal.aborted) return new ProxyError('RC03', 'the client went away', { source: 'downstream', cause: error });
   const code = (error as { code?: string }).code;
   const retryIfIdempotent = IDEMPOTENT.has(ctx.method) && !ctx.responded;
@@ -105,18 +106,17 @@ export function upstreamError(error: unknown, ctx: RequestContext, machine: Mach
   switch (code) {
     case 'ECONNREFUSED':
       return fail('PC01', true);
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UPSTREAM_CONNECT_TIMEOUT':
       return fail('PC05', true);
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
+    case 'UPSTREAM_CLOSED':
       return fail('PC03', retryIfIdempotent);
-    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UPSTREAM_HEADERS_TIMEOUT':
       return fail('PU05', false);
-    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UPSTREAM_BODY_TIMEOUT':
       return fail('PU02', false);
-    case 'UND_ERR_ABORTED':
-    case 'ABORT_ERR':
+    case 'UPSTREAM_ABORTED':
       return new ProxyError('RC03', 'the client went away', { source: 'downstream', cause: error });
     default:
       return fail('PC06', false);
@@ -133,26 +133,32 @@ export const REPLAY_DRAIN_MAX_BYTES = 1024 * 1024;
 export class ReplayDrainLimitError extends Error {}
 
 /** ReplaySink takes a replaying response's body: kept up to `limit` bytes (JSON form), else dropped. */
-export class ReplaySink extends Writable {
+export class ReplaySink implements BodySink {
   readonly limit: number;
   #chunks: Buffer[] = [];
   #bytes = 0;
   overflowed = false;
 
   constructor(limit: number) {
-    super();
     this.limit = limit;
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  /** write keeps or drops `chunk`; throws ReplayDrainLimitError past REPLAY_DRAIN_MAX_BYTES. */
+  write(chunk: Buffer): boolean {
     this.#bytes += chunk.length;
     if (this.#bytes <= this.limit) this.#chunks.push(chunk);
     else if (this.limit > 0) this.overflowed = true;
     if (this.#bytes > REPLAY_DRAIN_MAX_BYTES) {
-      callback(new ReplayDrainLimitError(`the replaying response's body is over ${REPLAY_DRAIN_MAX_BYTES} bytes`));
-      return;
+      throw new ReplayDrainLimitError(`the replaying response's body is over ${REPLAY_DRAIN_MAX_BYTES} bytes`);
     }
-    callback();
+    return true;
+  }
+
+  end(): void {}
+
+  /** once: a ReplaySink never asks to wait, so it never emits 'drain'. */
+  once(): this {
+    return this;
   }
 
   text(): string {

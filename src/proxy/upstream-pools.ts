@@ -1,9 +1,9 @@
 /**
- * UpstreamPools keeps one keep-alive undici Pool per machine address ("http://host:port"), so
+ * UpstreamPools keeps one keep-alive UpstreamPool per machine address ("http://host:port"), so
  * connections to a machine are reused across requests (spec §8.2.6).
  */
-import { Pool } from 'undici';
 import type { ProxySettings } from '../config/types.ts';
+import { UpstreamPool } from '../upstream/upstream-pool.ts';
 
 /** UPSTREAM_KEEPALIVE_MS is how long an idle upstream connection is kept (Fly pools ~4 s, spec §8.2.6). */
 export const UPSTREAM_KEEPALIVE_MS = 4_000;
@@ -11,24 +11,24 @@ export const UPSTREAM_KEEPALIVE_MS = 4_000;
 export const UPSTREAM_BODY_IDLE_MS = 300_000;
 
 export class UpstreamPools {
-  #pools = new Map<string, Pool>();
+  #pools = new Map<string, UpstreamPool>();
   #settings: ProxySettings;
 
   constructor(settings: ProxySettings) {
     this.#settings = settings;
   }
 
-  get(origin: string): Pool {
+  get(origin: string): UpstreamPool {
     let pool = this.#pools.get(origin);
     if (pool === undefined) {
-      pool = new Pool(origin, {
+      const url = new URL(origin);
+      const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+      pool = new UpstreamPool(host, Number(url.port), {
         connections: this.#settings.pool_connections,
-        pipelining: 1,
-        keepAliveTimeout: UPSTREAM_KEEPALIVE_MS,
-        keepAliveMaxTimeout: UPSTREAM_KEEPALIVE_MS,
-        connectTimeout: this.#settings.connect_timeout_ms,
-        headersTimeout: this.#settings.response_timeout_ms,
-        bodyTimeout: UPSTREAM_BODY_IDLE_MS,
+        connectTimeoutMs: this.#settings.connect_timeout_ms,
+        headersTimeoutMs: this.#settings.response_timeout_ms,
+        bodyIdleTimeoutMs: UPSTREAM_BODY_IDLE_MS,
+        keepAliveMs: UPSTREAM_KEEPALIVE_MS,
       });
       this.#pools.set(origin, pool);
     }
@@ -40,13 +40,13 @@ export class UpstreamPools {
     for (const [origin, pool] of this.#pools) {
       if (live.has(origin)) continue;
       this.#pools.delete(origin);
-      pool.close().catch(() => {});
+      void pool.close();
     }
   }
 
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})));
+    await Promise.all(pools.map((pool) => pool.destroy()));
   }
 }

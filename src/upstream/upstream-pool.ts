@@ -1,0 +1,467 @@
+/**
+ * UpstreamPool is Ricochet's HTTP/1.1 client for one machine address: keep-alive connections
+ * reused newest first (spec §8.2.6), one request per connection at a time, the request head
+ * written as one string, the response head parsed once and its body handed to a sink with
+ * backpressure. It does only what a proxy hop needs, which is what makes it cheaper per request
+ * than a general client (docs/benchmarks.md measures both).
+ *
+ * Callers give it valid field names and values: client headers were checked by the HTTP server,
+ * and a replay's `transform` is checked where it is parsed (src/replay/directive.ts).
+ */
+import net from 'node:net';
+import { ChunkedDecoder } from './chunked-decoder.ts';
+import { BadResponseError, findHeadEnd, MAX_RESPONSE_HEAD_BYTES, parseResponseHead, type ResponseHead } from './response-head.ts';
+
+export interface UpstreamPoolOptions {
+  /** Most connections open at once; more requests wait for one. */
+  connections: number;
+  connectTimeoutMs: number;
+  /** Longest silence before a response head arrives. */
+  headersTimeoutMs: number;
+  /** Longest silence between two pieces of a response body. */
+  bodyIdleTimeoutMs: number;
+  /** How long an idle connection is kept. */
+  keepAliveMs: number;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  /** Request target: path and query. */
+  path: string;
+  /** Flat `[name, value, …]`, with Host. */
+  headers: readonly string[];
+  /** The body, or null. Sent as is when `headers` has Content-Length, else chunked. */
+  body: AsyncIterable<Buffer> | null;
+  /** Whether `headers` carries Content-Length for `body`. */
+  bodyLength: boolean;
+  /** Aborting ends the exchange and closes its connection (the client went away). */
+  signal: AbortSignal | null;
+}
+
+/** BodySink is where a response body goes: a ServerResponse, or a sink that inspects it. */
+export interface BodySink {
+  /** write takes a piece of the body; false asks to wait for 'drain'. May throw to stop. */
+  write(chunk: Buffer): boolean;
+  end(): void;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+export type UpstreamErrorCode =
+  | 'UPSTREAM_CONNECT_TIMEOUT'
+  | 'UPSTREAM_HEADERS_TIMEOUT'
+  | 'UPSTREAM_BODY_TIMEOUT'
+  | 'UPSTREAM_CLOSED'
+  | 'UPSTREAM_ABORTED'
+  | 'UPSTREAM_POOL_CLOSED';
+
+/** UpstreamError is a failed exchange; socket errors keep their errno `code` (ECONNREFUSED …). */
+export class UpstreamError extends Error {
+  readonly code: UpstreamErrorCode;
+  constructor(code: UpstreamErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const HEAD_PHASE = 0;
+const BODY_PHASE = 1;
+const DONE_PHASE = 2;
+
+/** Exchange is one request on one connection, from the head written to the body's last byte. */
+class Exchange {
+  readonly request: UpstreamRequest;
+  readonly onHead: (head: ResponseHead) => BodySink;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+  connection: Connection | null = null;
+  phase = HEAD_PHASE;
+  /** Head bytes received so far, while the head is incomplete. */
+  pending: Buffer | null = null;
+  sink: BodySink | null = null;
+  decoder: ChunkedDecoder | null = null;
+  /** Body bytes still to come with Content-Length; -1 until the end of the connection. */
+  remaining = 0;
+  keepAlive = true;
+  bodySent: boolean;
+  /** A response byte arrived: a failure after it is the machine's, not a stale connection's. */
+  answered = false;
+  /** Connections this exchange was tried on: a stale reused one is replaced once. */
+  attempts = 0;
+  onAbort: (() => void) | null = null;
+
+  constructor(request: UpstreamRequest, onHead: (head: ResponseHead) => BodySink) {
+    this.request = request;
+    this.onHead = onHead;
+    this.bodySent = request.body === null;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+}
+
+/** Connection is one socket to the machine and the exchange on it, if any. */
+class Connection {
+  readonly pool: UpstreamPool;
+  readonly socket: net.Socket;
+  exchange: Exchange | null = null;
+  connected = false;
+  /** Responses completed on this connection: a failure on a reused one may just be staleness. */
+  served = 0;
+
+  constructor(pool: UpstreamPool, socket: net.Socket) {
+    this.pool = pool;
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => this.pool.onConnect(this));
+    socket.on('data', (chunk: Buffer) => this.pool.onData(this, chunk));
+    socket.on('timeout', () => this.pool.onTimeout(this));
+    socket.on('end', () => this.pool.onEnd(this));
+    socket.on('error', (error: Error) => this.pool.onClose(this, error));
+    socket.on('close', () => this.pool.onClose(this, null));
+  }
+}
+
+export class UpstreamPool {
+  readonly host: string;
+  readonly port: number;
+  readonly options: UpstreamPoolOptions;
+  /** Every connection open or opening. */
+  #connections = new Set<Connection>();
+  /** Idle connections, newest last. */
+  #idle: Connection[] = [];
+  /** Requests waiting for a connection, oldest first. */
+  #waiting: Exchange[] = [];
+  #active = 0;
+  #closing: (() => void) | null = null;
+  #closed = false;
+
+  constructor(host: string, port: number, options: UpstreamPoolOptions) {
+    this.host = host;
+    this.port = port;
+    this.options = options;
+  }
+
+  /** busy is the number of exchanges under way or waiting for a connection. */
+  get busy(): number {
+    return this.#active + this.#waiting.length;
+  }
+
+  /**
+   * stream sends `request`; when the response head arrives `onHead` says where its body goes.
+   * Resolves once the whole body was written to that sink and the sink ended.
+   */
+  stream(request: UpstreamRequest, onHead: (head: ResponseHead) => BodySink): Promise<void> {
+    const exchange = new Exchange(request, onHead);
+    if (this.#closed) {
+      exchange.reject(new UpstreamError('UPSTREAM_POOL_CLOSED', 'the pool is closed'));
+      return exchange.done;
+    }
+    const signal = request.signal;
+    if (signal !== null) {
+      if (signal.aborted) {
+        exchange.reject(new UpstreamError('UPSTREAM_ABORTED', 'the request was aborted'));
+        return exchange.done;
+      }
+      exchange.onAbort = () => this.#fail(exchange, new UpstreamError('UPSTREAM_ABORTED', 'the request was aborted'));
+      signal.addEventListener('abort', exchange.onAbort, { once: true });
+    }
+    this.#active++;
+    this.#assign(exchange);
+    return exchange.done;
+  }
+
+  /** #assign gives `exchange` an idle connection, a new one, or a place in line. */
+  #assign(exchange: Exchange): void {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) {
+      this.#begin(idle, exchange);
+    } else if (this.#connections.size < this.options.connections) {
+      this.#connect(exchange);
+    } else {
+      this.#waiting.push(exchange);
+    }
+  }
+
+  #connect(exchange: Exchange): void {
+    const connection = new Connection(this, net.connect(this.port, this.host));
+    this.#connections.add(connection);
+    connection.socket.setTimeout(this.options.connectTimeoutMs);
+    connection.exchange = exchange;
+    exchange.connection = connection;
+  }
+
+  onConnect(connection: Connection): void {
+    connection.connected = true;
+    const exchange = connection.exchange;
+    if (exchange === null) this.#release(connection);
+    else this.#begin(connection, exchange);
+  }
+
+  #begin(connection: Connection, exchange: Exchange): void {
+    connection.exchange = exchange;
+    exchange.connection = connection;
+    exchange.attempts++;
+    const { socket } = connection;
+    if (!connection.connected) return; // onConnect begins it
+    socket.setTimeout(this.options.headersTimeoutMs);
+    const request = exchange.request;
+    const chunked = request.body !== null && !request.bodyLength;
+    let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
+    const headers = request.headers;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    head += chunked ? 'transfer-encoding: chunked\r\n\r\n' : '\r\n';
+    socket.write(head, 'latin1');
+    if (request.body !== null) void this.#sendBody(connection, exchange, request.body, chunked);
+  }
+
+  async #sendBody(connection: Connection, exchange: Exchange, body: AsyncIterable<Buffer>, chunked: boolean): Promise<void> {
+    const { socket } = connection;
+    try {
+      // The machine may answer before the body is all sent (an early 413): sending goes on,
+      // and the connection is reused only once the body is out.
+      for await (const chunk of body) {
+        if (exchange.connection !== connection) return;
+        if (chunk.length === 0) continue;
+        let flushed: boolean;
+        if (chunked) {
+          socket.cork();
+          socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+          socket.write(chunk);
+          flushed = socket.write('\r\n', 'latin1');
+          socket.uncork();
+        } else {
+          flushed = socket.write(chunk);
+        }
+        if (!flushed && !(await drained(socket))) return;
+      }
+      if (exchange.connection !== connection) return;
+      if (chunked) socket.write('0\r\n\r\n', 'latin1');
+      exchange.bodySent = true;
+      if (exchange.phase === DONE_PHASE) this.#release(connection);
+    } catch (error) {
+      if (exchange.connection === connection) this.#fail(exchange, error);
+    }
+  }
+
+  onData(connection: Connection, chunk: Buffer): void {
+    const exchange = connection.exchange;
+    if (exchange === null || exchange.phase === DONE_PHASE) {
+      // Bytes nobody asked for: the connection is out of step; never reuse it.
+      connection.socket.destroy();
+      return;
+    }
+    exchange.answered = true;
+    try {
+      if (exchange.phase === HEAD_PHASE) this.#readHead(connection, exchange, chunk);
+      else this.#readBody(connection, exchange, chunk);
+    } catch (error) {
+      this.#fail(exchange, error);
+    }
+  }
+
+  #readHead(connection: Connection, exchange: Exchange, chunk: Buffer): void {
+    let buf = exchange.pending === null ? chunk : Buffer.concat([exchange.pending, chunk]);
+    for (;;) {
+      const end = findHeadEnd(buf);
+      if (end === -1) {
+        if (buf.length > MAX_RESPONSE_HEAD_BYTES) throw new BadResponseError(`response head over ${MAX_RESPONSE_HEAD_BYTES} bytes`);
+        exchange.pending = buf;
+        return;
+      }
+      if (end > MAX_RESPONSE_HEAD_BYTES) throw new BadResponseError(`response head over ${MAX_RESPONSE_HEAD_BYTES} bytes`);
+      const head = parseResponseHead(buf.toString('latin1', 0, end - 4));
+      buf = buf.subarray(end);
+      if (head.status === 101) throw new BadResponseError('101 Switching Protocols to a request that asked for no upgrade');
+      // 1xx interim responses are dropped; the final one follows (RFC 9110 §15.2).
+      if (head.status < 200) continue;
+      exchange.pending = null;
+      const bodiless = exchange.request.method === 'HEAD' || head.status === 204 || head.status === 304;
+      exchange.keepAlive = head.keepAlive;
+      if (bodiless) exchange.remaining = 0;
+      else if (head.chunked) exchange.decoder = new ChunkedDecoder();
+      else if (head.contentLength !== null) exchange.remaining = head.contentLength;
+      else {
+        // Delimited by the connection's end (RFC 9112 §6.3, rule 8).
+        exchange.remaining = -1;
+        exchange.keepAlive = false;
+      }
+      exchange.sink = exchange.onHead(head);
+      exchange.phase = BODY_PHASE;
+      connection.socket.setTimeout(this.options.bodyIdleTimeoutMs);
+      if (buf.length > 0 || (exchange.decoder === null && exchange.remaining === 0)) this.#readBody(connection, exchange, buf);
+      return;
+    }
+  }
+
+  #readBody(connection: Connection, exchange: Exchange, chunk: Buffer): void {
+    const sink = exchange.sink!;
+    let fits = true;
+    let extra = false;
+    if (exchange.decoder !== null) {
+      const used = exchange.decoder.push(chunk, (data) => {
+        if (!sink.write(data)) fits = false;
+      });
+      extra = used < chunk.length;
+      if (exchange.decoder.done) return this.#finish(connection, exchange, extra);
+    } else if (exchange.remaining === -1) {
+      if (chunk.length > 0 && !sink.write(chunk)) fits = false;
+    } else {
+      const take = Math.min(exchange.remaining, chunk.length);
+      extra = take < chunk.length;
+      if (take > 0 && !sink.write(take === chunk.length ? chunk : chunk.subarray(0, take))) fits = false;
+      exchange.remaining -= take;
+      if (exchange.remaining === 0) return this.#finish(connection, exchange, extra);
+    }
+    if (!fits) {
+      const { socket } = connection;
+      socket.pause();
+      sink.once('drain', () => {
+        if (connection.exchange === exchange) socket.resume();
+      });
+    }
+  }
+
+  #finish(connection: Connection, exchange: Exchange, extra: boolean): void {
+    exchange.phase = DONE_PHASE;
+    this.#settle(exchange);
+    connection.served++;
+    let ended = true;
+    try {
+      exchange.sink!.end();
+      exchange.resolve();
+    } catch (error) {
+      exchange.reject(error);
+      ended = false;
+    }
+    if (!ended || extra || !exchange.keepAlive) {
+      connection.exchange = null;
+      exchange.connection = null;
+      connection.socket.destroy();
+    } else if (exchange.bodySent) {
+      this.#release(connection);
+    }
+    // Otherwise #sendBody releases the connection once the body is out.
+  }
+
+  /** #settle ends the bookkeeping of an exchange that finished or failed. */
+  #settle(exchange: Exchange): void {
+    this.#active--;
+    const signal = exchange.request.signal;
+    if (exchange.onAbort !== null && signal !== null) signal.removeEventListener('abort', exchange.onAbort);
+    if (this.#active === 0 && this.#closing !== null) this.#closing();
+  }
+
+  #fail(exchange: Exchange, error: unknown): void {
+    if (exchange.phase === DONE_PHASE) return;
+    exchange.phase = DONE_PHASE;
+    const connection = exchange.connection;
+    const waiting = this.#waiting.indexOf(exchange);
+    if (waiting !== -1) this.#waiting.splice(waiting, 1);
+    this.#settle(exchange);
+    exchange.reject(error);
+    if (connection !== null) {
+      connection.exchange = null;
+      exchange.connection = null;
+      connection.socket.destroy();
+    }
+  }
+
+  /** #release makes a connection idle, or hands it to the oldest waiting request. */
+  #release(connection: Connection): void {
+    const previous = connection.exchange;
+    if (previous !== null) previous.connection = null;
+    connection.exchange = null;
+    if (this.#closed || connection.socket.destroyed) {
+      connection.socket.destroy();
+      return;
+    }
+    const next = this.#waiting.shift();
+    if (next !== undefined) {
+      this.#begin(connection, next);
+      return;
+    }
+    connection.socket.setTimeout(this.options.keepAliveMs);
+    this.#idle.push(connection);
+  }
+
+  onTimeout(connection: Connection): void {
+    const exchange = connection.exchange;
+    if (exchange === null || exchange.phase === DONE_PHASE) {
+      connection.socket.destroy();
+      return;
+    }
+    const [code, what] = !connection.connected
+      ? (['UPSTREAM_CONNECT_TIMEOUT', `connecting took over ${this.options.connectTimeoutMs} ms`] as const)
+      : exchange.phase === HEAD_PHASE
+        ? (['UPSTREAM_HEADERS_TIMEOUT', `no response head within ${this.options.headersTimeoutMs} ms`] as const)
+        : (['UPSTREAM_BODY_TIMEOUT', `the response body stalled for ${this.options.bodyIdleTimeoutMs} ms`] as const);
+    this.#fail(exchange, new UpstreamError(code, what));
+  }
+
+  onEnd(connection: Connection): void {
+    const exchange = connection.exchange;
+    // A body delimited by the connection's end is complete now.
+    if (exchange !== null && exchange.phase === BODY_PHASE && exchange.remaining === -1 && exchange.decoder === null) {
+      this.#finish(connection, exchange, false);
+    }
+    connection.socket.destroy();
+  }
+
+  onClose(connection: Connection, error: Error | null): void {
+    if (error === null) {
+      this.#connections.delete(connection);
+      const at = this.#idle.indexOf(connection);
+      if (at !== -1) this.#idle.splice(at, 1);
+      // A request in line may now open a connection of its own.
+      const next = this.#waiting.shift();
+      if (next !== undefined) this.#assign(next);
+    }
+    const exchange = connection.exchange;
+    if (exchange === null) return;
+    connection.exchange = null;
+    exchange.connection = null;
+    if (exchange.phase === DONE_PHASE) return;
+    // A reused connection the machine closed as the request went out: try once on a new one,
+    // when there is no body that may have been half sent.
+    if (connection.served > 0 && !exchange.answered && exchange.request.body === null && exchange.attempts === 1 && !this.#closed) {
+      connection.socket.destroy();
+      this.#connect(exchange);
+      return;
+    }
+    this.#fail(exchange, error ?? new UpstreamError('UPSTREAM_CLOSED', 'the machine closed the connection before the response was complete'));
+  }
+
+  /** close stops new requests, closes idle connections, and resolves once exchanges under way end. */
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const connection of this.#idle.splice(0)) connection.socket.destroy();
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.#closing = resolve));
+  }
+
+  /** destroy ends every exchange and connection now. */
+  destroy(): Promise<void> {
+    const closed = this.close();
+    for (const exchange of this.#waiting.splice(0)) this.#fail(exchange, new UpstreamError('UPSTREAM_POOL_CLOSED', 'the pool was destroyed'));
+    for (const connection of this.#connections) connection.socket.destroy();
+    return closed;
+  }
+}
+
+/** drained waits for `socket` to take more writes; false if it closed instead. */
+function drained(socket: net.Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onDrain = () => {
+      socket.off('close', onClose);
+      resolve(true);
+    };
+    const onClose = () => {
+      socket.off('drain', onDrain);
+      resolve(false);
+    };
+    socket.once('drain', onDrain);
+    socket.once('close', onClose);
+  });
+}
