@@ -4,8 +4,9 @@
  * quiet node never holds a line back. `close` flushes and stops the timer (shutdown).
  *
  * writeLogLine is how the per-request path logs (src/proxy/access-log.ts): a line it formatted
- * itself, gathered with the other lines of the same event-loop turn into one write. pino's
- * stream joins every write into its buffer, and that costs more per line than the line itself.
+ * itself, gathered with the lines of the next LINE_BATCH_MAX_WAIT_MS into one write, as nginx's
+ * `access_log … buffer= flush=` does. pino's stream measures its whole pending buffer on every
+ * write, which costs more per line than the line itself; once per batch it costs little.
  */
 import { pino, type Logger } from 'pino';
 
@@ -17,8 +18,10 @@ const LOG_BUFFER_BYTES = 4096;
  * held in memory (or the proxy blocked).
  */
 export const LOG_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
-/** LINE_BATCH_MAX_CHARS writes a turn's lines early once they are this long. */
+/** LINE_BATCH_MAX_CHARS writes a batch early once it is this long. */
 const LINE_BATCH_MAX_CHARS = 16 * 1024;
+/** LINE_BATCH_MAX_WAIT_MS bounds how long a per-request line waits for others to join it. */
+export const LINE_BATCH_MAX_WAIT_MS = 50;
 
 export interface NodeLogger {
   logger: Logger;
@@ -29,10 +32,10 @@ interface LineStream {
   write(text: string): unknown;
 }
 
-/** LineBatch is the lines of one event-loop turn for one batched stream. */
+/** LineBatch is the lines waiting for one batched stream. */
 interface LineBatch {
   text: string;
-  scheduled: boolean;
+  timer: NodeJS.Timeout | null;
 }
 
 /** Streams made by createLogger in batched mode, with the lines waiting for them. */
@@ -47,7 +50,7 @@ export function createLogger(level: string, options: { sync?: boolean } = {}): N
     maxLength: sync ? 0 : LOG_MAX_BUFFER_BYTES,
   });
   const logger = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
-  if (!sync) batches.set(destination, { text: '', scheduled: false });
+  if (!sync) batches.set(destination, { text: '', timer: null });
   const timer = sync ? null : setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS);
   timer?.unref();
   return {
@@ -75,14 +78,15 @@ export function writeLogLine(logger: Logger, line: string): void {
   }
   batch.text += line;
   if (batch.text.length >= LINE_BATCH_MAX_CHARS) writeBatch(stream, batch);
-  else if (!batch.scheduled) {
-    batch.scheduled = true;
-    setImmediate(writeBatch, stream, batch);
+  else if (batch.timer === null) {
+    batch.timer = setTimeout(writeBatch, LINE_BATCH_MAX_WAIT_MS, stream, batch);
+    batch.timer.unref();
   }
 }
 
 function writeBatch(stream: LineStream, batch: LineBatch): void {
-  batch.scheduled = false;
+  if (batch.timer !== null) clearTimeout(batch.timer);
+  batch.timer = null;
   if (batch.text === '') return;
   const text = batch.text;
   batch.text = '';

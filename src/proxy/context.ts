@@ -10,6 +10,7 @@ import type { Snapshot } from '../catalog/snapshot.ts';
 import type { RegionChoice } from '../replay/regions.ts';
 import type { ReplayTransform } from '../replay/directive.ts';
 import type { BodyBuffer } from '../replay/body-buffer.ts';
+import type { Cancellation } from './cancellation.ts';
 import type { ClientRequestHeaders } from './request-headers.ts';
 
 /** Hop is one machine a request was delivered to. */
@@ -92,6 +93,6 @@ export interface RequestContext {
   errorCode: string | null;
   /** Set once response bytes went to the client; after that errors only close the connection. */
   responded: boolean;
-  /** Aborted when the client goes away. */
-  abort: AbortController;
+  /** Cancelled when the client goes away. */
+  cancel: Cancellation;
 }

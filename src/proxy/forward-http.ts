@@ -14,6 +14,7 @@ import { responseHeaders } from './response-headers.ts';
 import type { ProxyRuntime } from './runtime.ts';
 import type { UpstreamHead } from './upstream-headers.ts';
 import type { BodySink } from '../upstream/upstream-pool.ts';
+import { headerRecord, headerValue } from '../upstream/response-head.ts';
 
 /** REPLAY_JSON_MAX_BYTES bounds a JSON replay body (spec §2). */
 export const REPLAY_JSON_MAX_BYTES = 64 * 1024;
@@ -40,15 +41,13 @@ export async function forwardHttp(
         headers: head.headers,
         body: ctx.body === null ? null : ctx.body.reader(),
         bodyLength: ctx.headers.contentLength !== null,
-        signal: ctx.abort.signal,
+        cancel: ctx.cancel,
       },
       ({ status: statusCode, headers }) => {
-        const replayHeader = headers['fly-replay'];
-        const contentType = headers['content-type'];
-        const json = isReplayJsonContentType(typeof contentType === 'string' ? contentType : undefined);
-        if (replayHeader !== undefined || json) {
+        const json = isReplayJsonContentType(headerValue(headers, 'content-type'));
+        if (json || headerValue(headers, 'fly-replay') !== undefined) {
           const sink = new ReplaySink(json ? REPLAY_JSON_MAX_BYTES : 0);
-          replay = { machine, status: statusCode, headers, sink };
+          replay = { machine, status: statusCode, headers: headerRecord(headers), sink };
           return sink;
         }
         const port = serviceFor(machine, ctx.publicPort)?.port;
@@ -98,7 +97,7 @@ export function originOf(machine: Machine, service: Service): string {
 export function upstreamError(error: unknown, ctx: RequestContext, machine: Machine): ProxyError {
   if (error instanceof ProxyError) return error;
   // The client went away: whatever the upstream side reports then, it is not the machine's failure.
-  if (ctx.abort.signal.aborted) return new ProxyError('RC03', 'the client went away', { source: 'downstream', cause: error });
+  if (ctx.cancel.cancelled) return new ProxyError('RC03', 'the client went away', { source: 'downstream', cause: error });
   const code = (error as { code?: string }).code;
   const retryIfIdempotent = IDEMPOTENT.has(ctx.method) && !ctx.responded;
   const fail = (c: ErrorCode, retryable: boolean) =>

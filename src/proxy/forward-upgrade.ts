@@ -15,15 +15,20 @@ import { originOf, REPLAY_JSON_MAX_BYTES, ReplaySink, upstreamError } from './fo
 import { responseHeaders } from './response-headers.ts';
 import type { ProxyRuntime } from './runtime.ts';
 import type { UpstreamHead } from './upstream-headers.ts';
+import { ChunkedDecoder } from '../upstream/chunked-decoder.ts';
+import {
+  BadResponseError,
+  findHeadEnd,
+  headerRecord,
+  headerValue,
+  MAX_RESPONSE_HEAD_BYTES,
+  parseResponseHead,
+  type ResponseHead,
+} from '../upstream/response-head.ts';
+import { UpstreamError } from '../upstream/upstream-pool.ts';
 
-/** UPGRADE_HEAD_MAX_BYTES bounds a machine's response head to an upgrade request. */
-export const UPGRADE_HEAD_MAX_BYTES = 64 * 1024;
-/** CHUNK_LINE_MAX_BYTES is the slack past a JSON replay body's limit for chunk framing. */
-const CHUNK_LINE_MAX_BYTES = 1024;
 
-interface ParsedHead {
-  status: number;
-  headers: Record<string, string | string[]>;
+interface ParsedHead extends ResponseHead {
   /** Bytes after the head. */
   rest: Buffer;
 }
@@ -57,13 +62,12 @@ export async function forwardUpgrade(
     if (ctx.upgradeHead !== null && ctx.upgradeHead.length > 0) upstream.write(ctx.upgradeHead);
 
     const response = await readHead(upstream, machine);
-    const contentType = response.headers['content-type'];
-    const json = isReplayJsonContentType(typeof contentType === 'string' ? contentType : undefined);
-    if (response.status !== 101 && (response.headers['fly-replay'] !== undefined || json)) {
+    const json = isReplayJsonContentType(headerValue(response.headers, 'content-type'));
+    if (response.status !== 101 && (headerValue(response.headers, 'fly-replay') !== undefined || json)) {
       const sink = new ReplaySink(json ? REPLAY_JSON_MAX_BYTES : 0);
       if (json) await readBody(upstream, response, sink);
       upstream.destroy();
-      return { machine, status: response.status, headers: response.headers, sink };
+      return { machine, status: response.status, headers: headerRecord(response.headers), sink };
     }
 
     ctx.hops.push({ app: machine.app, machine: machine.id, region: machine.region, status: response.status });
@@ -72,7 +76,7 @@ export async function forwardUpgrade(
     let out = `HTTP/1.1 ${response.status} ${response.status === 101 ? 'Switching Protocols' : ''}\r\n`;
     const headers = responseHeaders(ctx, withoutHopByHop(response.headers), undefined);
     for (let i = 0; i < headers.length; i += 2) out += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    if (response.status === 101) out += `connection: upgrade\r\nupgrade: ${response.headers['upgrade'] ?? ctx.headers.upgrade}\r\n`;
+    if (response.status === 101) out += `connection: upgrade\r\nupgrade: ${headerValue(response.headers, 'upgrade') ?? ctx.headers.upgrade}\r\n`;
     else out += 'connection: close\r\n';
     client.write(`${out}\r\n`);
     if (response.rest.length > 0) client.write(response.rest);
@@ -96,7 +100,7 @@ function open(rt: ProxyRuntime, ctx: RequestContext, machine: Machine, host: str
       reject(upstreamError(error, ctx, machine));
     };
     socket.once('error', fail);
-    socket.once('timeout', () => fail(Object.assign(new Error('connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
+    socket.once('timeout', () => fail(new UpstreamError('UPSTREAM_CONNECT_TIMEOUT', 'connect timed out')));
     socket.once('connect', () => {
       socket.off('error', fail);
       socket.setTimeout(0);
@@ -106,7 +110,7 @@ function open(rt: ProxyRuntime, ctx: RequestContext, machine: Machine, host: str
   });
 }
 
-/** readHead reads and parses an HTTP/1.1 response head, bounded by UPGRADE_HEAD_MAX_BYTES. */
+/** readHead reads and parses an HTTP/1.1 response head, bounded by MAX_RESPONSE_HEAD_BYTES. */
 function readHead(socket: Socket, machine: Machine): Promise<ParsedHead> {
   return new Promise((resolve, reject) => {
     let buffered = Buffer.alloc(0);
@@ -119,33 +123,18 @@ function readHead(socket: Socket, machine: Machine): Promise<ParsedHead> {
       else resolve(head!);
     };
     const onEnd = (error?: Error) =>
-      done(error ?? Object.assign(new Error('the machine closed the connection before answering'), { code: 'UND_ERR_SOCKET' }));
+      done(error ?? new UpstreamError('UPSTREAM_CLOSED', 'the machine closed the connection before answering'));
     const onData = (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end === -1) {
-        if (buffered.length > UPGRADE_HEAD_MAX_BYTES) {
-          done(new ProxyError('PU02', `machine "${machine.id}" sent a response head over ${UPGRADE_HEAD_MAX_BYTES} bytes`, { source: 'upstream' }));
-        }
-        return;
+      const end = findHeadEnd(buffered);
+      if (end === -1 && buffered.length <= MAX_RESPONSE_HEAD_BYTES) return;
+      try {
+        if (end === -1 || end > MAX_RESPONSE_HEAD_BYTES) throw new BadResponseError(`response head over ${MAX_RESPONSE_HEAD_BYTES} bytes`);
+        const head = parseResponseHead(buffered.toString('latin1', 0, end - 4));
+        done(null, { ...head, rest: buffered.subarray(end) });
+      } catch (error) {
+        done(new ProxyError('PU02', `machine "${machine.id}" sent a bad response head: ${(error as Error).message}`, { source: 'upstream' }));
       }
-      const lines = buffered.subarray(0, end).toString('latin1').split('\r\n');
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0])?.[1]);
-      if (!Number.isInteger(status)) {
-        done(new ProxyError('PU02', `machine "${machine.id}" sent an invalid status line`, { source: 'upstream' }));
-        return;
-      }
-      const headers: Record<string, string | string[]> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        if (colon <= 0) continue;
-        const name = line.slice(0, colon).trim().toLowerCase();
-        const value = line.slice(colon + 1).trim();
-        const existing = headers[name];
-        if (existing === undefined) headers[name] = value;
-        else headers[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
-      }
-      done(null, { status, headers, rest: buffered.subarray(end + 4) });
     };
     socket.on('data', onData);
     socket.once('end', onEnd);
@@ -158,40 +147,31 @@ function readHead(socket: Socket, machine: Machine): Promise<ParsedHead> {
  * (RFC 9112 §7.1), stopping once the sink's limit is passed (the sink then says it overflowed).
  */
 async function readBody(socket: Socket, head: ParsedHead, sink: ReplaySink): Promise<void> {
-  const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let buffered = head.rest;
-  socket.resume();
-  const more = async (): Promise<boolean> => {
-    if (buffered.length > sink.limit + CHUNK_LINE_MAX_BYTES) return false;
-    const next = await chunks.next();
-    if (next.done === true) return false;
-    buffered = Buffer.concat([buffered, next.value]);
-    return true;
+  const decoder = head.chunked ? new ChunkedDecoder() : null;
+  let remaining = head.contentLength ?? 0;
+  const take = (chunk: Buffer): boolean => {
+    if (decoder !== null) {
+      decoder.push(chunk, (data) => sink.write(data));
+      return decoder.done || sink.overflowed;
+    }
+    const part = chunk.subarray(0, remaining);
+    remaining -= part.length;
+    sink.write(part);
+    return remaining === 0 || sink.overflowed;
   };
-  if (!/\bchunked\b/i.test(String(head.headers['transfer-encoding'] ?? ''))) {
-    const length = Number(head.headers['content-length'] ?? 0);
-    while (buffered.length < length && (await more()));
-    sink.write(buffered.subarray(0, length));
-    return;
-  }
-  for (;;) {
-    let eol = buffered.indexOf('\r\n');
-    while (eol === -1 && (await more())) eol = buffered.indexOf('\r\n');
-    const size = eol === -1 ? NaN : Number.parseInt(buffered.subarray(0, eol).toString('latin1'), 16);
-    if (!Number.isSafeInteger(size) || size <= 0) return;
-    const end = eol + 2 + size;
-    while (buffered.length < end && (await more()));
-    sink.write(buffered.subarray(eol + 2, Math.min(end, buffered.length)));
-    if (buffered.length < end) return;
-    buffered = buffered.subarray(end + 2);
+  if (take(head.rest)) return;
+  socket.resume();
+  for await (const chunk of socket as AsyncIterable<Buffer>) {
+    if (take(chunk)) return;
   }
 }
 
-function withoutHopByHop(headers: Record<string, string | string[]>): Record<string, string | string[]> {
-  const copy = { ...headers };
-  delete copy['connection'];
-  delete copy['upgrade'];
-  return copy;
+function withoutHopByHop(headers: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] !== 'connection' && headers[i] !== 'upgrade') kept.push(headers[i], headers[i + 1]);
+  }
+  return kept;
 }
 
 /**

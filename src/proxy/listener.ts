@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { BodyBuffer } from '../replay/body-buffer.ts';
+import { Cancellation } from './cancellation.ts';
 import type { ListenConfig } from '../config/types.ts';
 import { parseHostPort } from '../config/host-port.ts';
 import type { RequestContext } from './context.ts';
@@ -161,10 +162,10 @@ export class PublicListeners {
   #context(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null, head: Buffer | null, publicPort: number): RequestContext {
     const rt = this.#rt;
     const headers = readRequestHeaders(req.rawHeaders);
-    const abort = new AbortController();
+    const cancel = new Cancellation();
     const closer = res ?? socket!;
     closer.once('close', () => {
-      if (res === null || !res.writableFinished) abort.abort();
+      if (res === null || !res.writableFinished) cancel.cancel();
     });
     return {
       id: newRequestId(rt.config.region),
@@ -189,7 +190,7 @@ export class PublicListeners {
       status: 0,
       errorCode: null,
       responded: false,
-      abort,
+      cancel,
     };
   }
 }

@@ -57,16 +57,27 @@ export function notifyCapacity(rt: ProxyRuntime, machineId?: string): void {
  * hard limit if need be. It throws a ProxyError when no machine can take the request: PR01,
  * PR02, PR03, PR04, PM05, PM06 (nothing to try), PM03, PM09 (a wake), PL02 (the queue), PA06
  * (the replay deadline) or RC03 (the client went away while waiting).
+ *
+ * The commonest case is answered at once, not through a promise: one machine on the port that
+ * can take the request now (soleCandidate).
  */
-export async function pickMachine(
+export function pickMachine(
+  rt: ProxyRuntime,
+  ctx: RequestContext,
+  target: Target,
+  tried: ReadonlySet<string>,
+  lastError: ProxyError | null,
+): Pick | Promise<Pick> {
+  return soleCandidate(rt, ctx, target, tried) ?? pickAmong(rt, ctx, target, tried, lastError);
+}
+
+async function pickAmong(
   rt: ProxyRuntime,
   ctx: RequestContext,
   target: Target,
   tried: ReadonlySet<string>,
   lastError: ProxyError | null,
 ): Promise<Pick> {
-  const sole = soleCandidate(rt, ctx, target, tried);
-  if (sole !== null) return sole;
   const failedStarts = new Map<string, ProxyError>();
   const queueKey = hardLimitKey(target.app.name, ctx.publicPort);
   /** performance.now() when this request first queued at the hard limit, or null. */
@@ -119,12 +130,12 @@ export async function pickMachine(
       queuedAt ??= performance.now();
       const maxWaitMs = rt.config.proxy.queue_max_wait_ms;
       const before = rt.queue.size(queueKey);
-      const waiting = rt.queue.wait(queueKey, ctx.abort.signal, { waitMs: maxWaitMs - waitedMs, front: waitedMs > 0 });
+      const waiting = rt.queue.wait(queueKey, ctx.cancel.signal, { waitMs: maxWaitMs - waitedMs, front: waitedMs > 0 });
       if (rt.queue.size(queueKey) > before) {
         rt.logger.debug({ request: ctx.id, queue: queueKey, waiting: before + 1 }, 'request queued at hard limit');
       }
       await waitWithDeadline(waiting, target).catch((error: unknown) => {
-        if (!ctx.abort.signal.aborted) throw error;
+        if (!ctx.cancel.cancelled) throw error;
         throw new ProxyError('RC03', 'the client went away while its request waited at the hard limit', { source: 'downstream', cause: error });
       });
       continue;

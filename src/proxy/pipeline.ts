@@ -164,7 +164,8 @@ async function deliverWithRetries(
   target: Target,
   last: LastAttempt,
 ): Promise<ReplayResponse | null> {
-  const tried = new Set<string>();
+  /** Machines that failed this delivery; made on the first failure, as most deliveries have none. */
+  let tried: Set<string> | null = null;
   let lastError: ProxyError | null = null;
   for (let attempt = 0; attempt < rt.config.proxy.max_attempts; attempt++) {
     // A replay's `timeout` also bounds retries, not only waits for a start (spec §3.1).
@@ -174,10 +175,8 @@ async function deliverWithRetries(
         cause: lastError,
       });
     }
-    const pick = await pickMachine(rt, ctx, target, tried, lastError);
-    // A pinned machine (`instance=`, `fly-force-instance-id`) is tried again rather than skipped:
-    // there is no other to go to (spec §4: "will attempt to reach the Machine multiple times").
-    if (target.instance === null) tried.add(pick.machine.id);
+    const picked = pickMachine(rt, ctx, target, tried ?? NO_MACHINES, lastError);
+    const pick = picked instanceof Promise ? await picked : picked;
     last.machine = pick.machine;
     const headers = buildUpstreamHeaders(rt, ctx, target, pick);
     try {
@@ -189,6 +188,9 @@ async function deliverWithRetries(
       if (!failure.retryable || ctx.responded || (ctx.body !== null && !ctx.body.rewindable)) throw failure;
       rt.logger.warn({ request: ctx.id, machine: pick.machine.id, code: failure.code }, 'machine unreachable, trying another');
       lastError = failure;
+      // A pinned machine (`instance=`, `fly-force-instance-id`) is tried again rather than
+      // skipped: there is no other to go to (spec §4: "will attempt to reach the Machine multiple times").
+      if (target.instance === null) (tried ??= new Set()).add(pick.machine.id);
     }
   }
   const attempts = rt.config.proxy.max_attempts;

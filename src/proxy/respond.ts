@@ -13,7 +13,7 @@ export function respondError(rt: ProxyRuntime, ctx: RequestContext, error: Proxy
   ctx.errorCode = error.code;
   const level = error.source === 'downstream' || status < 500 ? 'info' : 'warn';
   rt.logger[level]({ request: ctx.id, code: error.code, reason: error.message, err: error.cause ?? undefined }, 'request failed');
-  if (ctx.responded || (error.code === 'RC03' && ctx.abort.signal.aborted)) {
+  if (ctx.responded || (error.code === 'RC03' && ctx.cancel.cancelled)) {
     ctx.res?.destroy();
     ctx.socket?.destroy();
     return;

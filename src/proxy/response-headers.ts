@@ -4,35 +4,36 @@
  * (spec §7.2), unless `http_options.response.pristine`; then `http_options.response.headers`
  * (`false` removes, a string sets, a list sets several values).
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpOptions } from '../catalog/types.ts';
 import type { RequestContext } from './context.ts';
 import { HOP_BY_HOP_HEADERS } from './request-headers.ts';
 
 export const SERVER_HEADER = 'ricochet';
 
-type UpstreamHeaders = IncomingHttpHeaders | Record<string, string | string[] | undefined>;
-
+/** responseHeaders takes the machine's fields as a flat `[name, value, …]` list, names lowercase. */
 export function responseHeaders(
   ctx: RequestContext,
-  headers: UpstreamHeaders,
+  headers: readonly string[],
   options: HttpOptions['response'] | undefined,
 ): string[] {
   const out: string[] = [];
   let via: string | null = null;
   let hasServer = false;
-  const connectionListed = listed(headers['connection']);
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP_HEADERS.has(name)) continue;
+  let connectionListed: Set<string> | null = null;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'connection') connectionListed = listed(connectionListed, headers[i + 1]);
+  }
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i];
+    const value = headers[i + 1];
+    if (HOP_BY_HOP_HEADERS.has(name)) continue;
     if (connectionListed !== null && connectionListed.has(name)) continue;
     if (name === 'via') {
-      via = Array.isArray(value) ? value.join(', ') : value;
+      via = via === null ? value : `${via}, ${value}`;
       continue;
     }
     if (name === 'server') hasServer = true;
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else out.push(name, value);
+    out.push(name, value);
   }
   const pristine = options?.pristine === true;
   if (pristine) {
@@ -47,11 +48,15 @@ export function responseHeaders(
   return out;
 }
 
-function listed(connection: string | string[] | undefined): Set<string> | null {
-  // The usual values name no other header.
-  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return null;
-  const text = Array.isArray(connection) ? connection.join(',') : connection;
-  return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
+/** listed adds the header names a `Connection` value lists to `names`; the usual values list none. */
+function listed(names: Set<string> | null, connection: string): Set<string> | null {
+  const value = connection.toLowerCase();
+  if (value === 'keep-alive' || value === 'close') return names;
+  for (const token of value.split(',')) {
+    const name = token.trim();
+    if (name !== '') (names ??= new Set()).add(name);
+  }
+  return names;
 }
 
 function applyOverrides(out: string[], overrides: Record<string, string | string[] | false>): void {

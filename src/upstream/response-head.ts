@@ -11,8 +11,8 @@ export interface ResponseHead {
   status: number;
   /** HTTP/1.x minor version: 1 or 0. */
   minor: number;
-  /** Field names lowercase; a repeated field is an array in arrival order (as node:http's). */
-  headers: Record<string, string | string[]>;
+  /** Fields as a flat `[name, value, …]` list in arrival order, names lowercase. */
+  headers: string[];
   /** Transfer-Encoding names chunked as its final coding (RFC 9112 §6.3). */
   chunked: boolean;
   /** Content-Length, or null if absent. */
@@ -25,10 +25,6 @@ export interface ResponseHead {
 export class BadResponseError extends Error {
   readonly code = 'UPSTREAM_BAD_RESPONSE';
 }
-
-/** TOKEN marks the bytes allowed in a field name (RFC 9110 §5.6.2). */
-const TOKEN = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
 
 /** HEAD_END is the blank line that ends a head. */
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -56,7 +52,7 @@ export function parseResponseHead(text: string): ResponseHead {
   const status = threeDigits(text, 9);
   if (status < 100) throw new BadResponseError(`bad status code ${JSON.stringify(text.slice(9, 12))}`);
   const minor = text.charCodeAt(7) - 48;
-  const headers: Record<string, string | string[]> = Object.create(null);
+  const headers: string[] = [];
   let chunked = false;
   let contentLength: number | null = null;
   let connection = '';
@@ -65,10 +61,10 @@ export function parseResponseHead(text: string): ResponseHead {
     let end = text.indexOf('\r\n', start);
     if (end === -1) end = text.length;
     const colon = text.indexOf(':', start);
-    if (colon === -1 || colon >= end || colon === start) throw new BadResponseError(`bad header line ${JSON.stringify(text.slice(start, Math.min(end, start + 64)))}`);
-    for (let i = start; i < colon; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= 128 || TOKEN[c] === 0) throw new BadResponseError(`bad header name ${JSON.stringify(text.slice(start, colon))}`);
+    // No name, a folded line (obs-fold), or whitespace before the colon (RFC 9112 §5.1, §5.2).
+    // The names forwarded are checked again by node:http when the response is written.
+    if (colon === -1 || colon >= end || colon === start || isSpace(text.charCodeAt(start)) || isSpace(text.charCodeAt(colon - 1))) {
+      throw new BadResponseError(`bad header line ${JSON.stringify(text.slice(start, Math.min(end, start + 64)))}`);
     }
     const name = text.slice(start, colon).toLowerCase();
     const value = trimOws(text, colon + 1, end);
@@ -92,15 +88,34 @@ export function parseResponseHead(text: string): ResponseHead {
         connection = connection === '' ? value.toLowerCase() : `${connection},${value.toLowerCase()}`;
         break;
     }
-    const previous = headers[name];
-    if (previous === undefined) headers[name] = value;
-    else if (typeof previous === 'string') headers[name] = [previous, value];
-    else previous.push(value);
+    headers.push(name, value);
   }
   // With both, Transfer-Encoding wins and the length is ignored (RFC 9112 §6.3, rule 3).
   if (chunked) contentLength = null;
   const keepAlive = minor === 1 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive');
   return { status, minor, headers, chunked, contentLength, keepAlive };
+}
+
+/** headerValue is the value of field `name` (lowercase) in a flat list; repeats joined by ", ". */
+export function headerValue(headers: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === name) value = value === undefined ? headers[i + 1] : `${value}, ${headers[i + 1]}`;
+  }
+  return value;
+}
+
+/** headerRecord turns a flat list into an object, a repeated field as an array (node:http's shape). */
+export function headerRecord(headers: readonly string[]): Record<string, string | string[]> {
+  const record: Record<string, string | string[]> = Object.create(null);
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i];
+    const previous = record[name];
+    if (previous === undefined) record[name] = headers[i + 1];
+    else if (typeof previous === 'string') record[name] = [previous, headers[i + 1]];
+    else previous.push(headers[i + 1]);
+  }
+  return record;
 }
 
 function threeDigits(text: string, at: number): number {
@@ -113,19 +128,32 @@ function threeDigits(text: string, at: number): number {
   return n;
 }
 
+/** MAX_LENGTH_DIGITS keeps a Content-Length within a safe integer. */
+const MAX_LENGTH_DIGITS = 15;
+
 function parseLength(value: string): number {
-  if (!/^\d{1,15}$/.test(value)) throw new BadResponseError(`bad Content-Length "${value.slice(0, 32)}"`);
-  return Number(value);
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9 || i === MAX_LENGTH_DIGITS) throw new BadResponseError(`bad Content-Length "${value.slice(0, 32)}"`);
+    n = n * 10 + d;
+  }
+  if (value.length === 0) throw new BadResponseError('empty Content-Length');
+  return n;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
 }
 
 function trimOws(text: string, from: number, to: number): string {
-  while (from < to && (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9)) from++;
-  while (to > from && (text.charCodeAt(to - 1) === 32 || text.charCodeAt(to - 1) === 9)) to--;
+  while (from < to && isSpace(text.charCodeAt(from))) from++;
+  while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
   return text.slice(from, to);
 }
 
 function hasToken(list: string, token: string): boolean {
   if (list === '') return false;
-  if (list === token) return true;
+  if (!list.includes(',')) return list.trim() === token;
   return list.split(',').some((t) => t.trim() === token);
 }

@@ -34,8 +34,14 @@ export interface UpstreamRequest {
   body: AsyncIterable<Buffer> | null;
   /** Whether `headers` carries Content-Length for `body`. */
   bodyLength: boolean;
-  /** Aborting ends the exchange and closes its connection (the client went away). */
-  signal: AbortSignal | null;
+  /** Cancelling ends the exchange and closes its connection (the client went away). */
+  cancel: CancelHook | null;
+}
+
+/** CancelHook is how a caller cancels an exchange: the pool sets `onCancel` while it runs. */
+export interface CancelHook {
+  readonly cancelled: boolean;
+  onCancel: (() => void) | null;
 }
 
 /** BodySink is where a response body goes: a ServerResponse, or a sink that inspects it. */
@@ -88,7 +94,6 @@ class Exchange {
   answered = false;
   /** Connections this exchange was tried on: a stale reused one is replaced once. */
   attempts = 0;
-  onAbort: (() => void) | null = null;
 
   constructor(request: UpstreamRequest, onHead: (head: ResponseHead) => BodySink) {
     this.request = request;
@@ -158,14 +163,13 @@ export class UpstreamPool {
       exchange.reject(new UpstreamError('UPSTREAM_POOL_CLOSED', 'the pool is closed'));
       return exchange.done;
     }
-    const signal = request.signal;
-    if (signal !== null) {
-      if (signal.aborted) {
-        exchange.reject(new UpstreamError('UPSTREAM_ABORTED', 'the request was aborted'));
+    const cancel = request.cancel;
+    if (cancel !== null) {
+      if (cancel.cancelled) {
+        exchange.reject(new UpstreamError('UPSTREAM_ABORTED', 'the request was cancelled'));
         return exchange.done;
       }
-      exchange.onAbort = () => this.#fail(exchange, new UpstreamError('UPSTREAM_ABORTED', 'the request was aborted'));
-      signal.addEventListener('abort', exchange.onAbort, { once: true });
+      cancel.onCancel = () => this.#fail(exchange, new UpstreamError('UPSTREAM_ABORTED', 'the request was cancelled'));
     }
     this.#active++;
     this.#assign(exchange);
@@ -348,8 +352,8 @@ export class UpstreamPool {
   /** #settle ends the bookkeeping of an exchange that finished or failed. */
   #settle(exchange: Exchange): void {
     this.#active--;
-    const signal = exchange.request.signal;
-    if (exchange.onAbort !== null && signal !== null) signal.removeEventListener('abort', exchange.onAbort);
+    const cancel = exchange.request.cancel;
+    if (cancel !== null) cancel.onCancel = null;
     if (this.#active === 0 && this.#closing !== null) this.#closing();
   }
 
