@@ -199,6 +199,7 @@ const CASE_LIST: CaseSpec[] = [
   nodePeer('min-stream', 'min Node proxy: node:http + undici Pool.stream', 'peers/min-stream.ts'),
   nodePeer('fastify', '@fastify/http-proxy', 'peers/fastify-proxy.ts'),
   nodePeer('http-proxy', 'http-proxy + keep-alive http.Agent', 'peers/http-proxy-agent.ts'),
+  nodePeer('lean-pipe', 'lean path: node:net, JS head parsing, byte piping', 'peers/lean-pipe.ts'),
   ricochetCase('ricochet', 'Ricochet', 'plain.toml', ['plain'], false),
   ricochetCase('ricochet-replay', 'Ricochet, router -> fly-replay -> target', 'replay.toml', ['replay', 'plain'], false),
   ricochetCase('ricochet-cached-replay', 'Ricochet, cached replay (fly-replay-cache: /*)', 'replay.toml', ['replay-cache', 'plain'], false),

@@ -51,7 +51,7 @@ function expectBody(expected: string | number) {
 
 const getHello: Probe = { method: 'GET', path: '/', headers: {}, body: null, check: expectBody(HELLO) };
 
-const PEERS = ['direct', 'nginx', 'haproxy', 'caddy', 'min-stream', 'fastify', 'http-proxy', 'ricochet'];
+const PEERS = ['direct', 'nginx', 'haproxy', 'caddy', 'min-stream', 'fastify', 'http-proxy', 'lean-pipe', 'ricochet'];
 const PEER_REFERENCES = ['nginx', 'direct'];
 
 const SCENARIO_LIST: Scenario[] = [

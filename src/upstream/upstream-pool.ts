@@ -114,6 +114,10 @@ class Connection {
   connected = false;
   /** Responses completed on this connection: a failure on a reused one may just be staleness. */
   served = 0;
+  /** Time without a byte from the machine in the current phase, counted in timer ticks. */
+  silentMs = 0;
+  /** The socket's inactivity timeout now. */
+  armedMs = 0;
 
   constructor(pool: UpstreamPool, socket: net.Socket) {
     this.pool = pool;
@@ -141,11 +145,17 @@ export class UpstreamPool {
   #active = 0;
   #closing: (() => void) | null = null;
   #closed = false;
+  /**
+   * #tickMs is every connection's inactivity timer once connected. The phases' own limits
+   * (headers, body, keep-alive) are counted in ticks, so that a request re-arms no timer.
+   */
+  #tickMs: number;
 
   constructor(host: string, port: number, options: UpstreamPoolOptions) {
     this.host = host;
     this.port = port;
     this.options = options;
+    this.#tickMs = Math.min(options.headersTimeoutMs, options.bodyIdleTimeoutMs, options.keepAliveMs);
   }
 
   /** busy is the number of exchanges under way or waiting for a connection. */
@@ -191,13 +201,14 @@ export class UpstreamPool {
   #connect(exchange: Exchange): void {
     const connection = new Connection(this, net.connect(this.port, this.host));
     this.#connections.add(connection);
-    connection.socket.setTimeout(this.options.connectTimeoutMs);
+    this.#arm(connection, this.options.connectTimeoutMs);
     connection.exchange = exchange;
     exchange.connection = connection;
   }
 
   onConnect(connection: Connection): void {
     connection.connected = true;
+    this.#arm(connection, this.#tickMs);
     const exchange = connection.exchange;
     if (exchange === null) this.#release(connection);
     else this.#begin(connection, exchange);
@@ -209,7 +220,7 @@ export class UpstreamPool {
     exchange.attempts++;
     const { socket } = connection;
     if (!connection.connected) return; // onConnect begins it
-    socket.setTimeout(this.options.headersTimeoutMs);
+    connection.silentMs = 0;
     const request = exchange.request;
     const chunked = request.body !== null && !request.bodyLength;
     let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
@@ -257,6 +268,7 @@ export class UpstreamPool {
       return;
     }
     exchange.answered = true;
+    connection.silentMs = 0;
     try {
       if (exchange.phase === HEAD_PHASE) this.#readHead(connection, exchange, chunk);
       else this.#readBody(connection, exchange, chunk);
@@ -293,7 +305,6 @@ export class UpstreamPool {
       }
       exchange.sink = exchange.onHead(head);
       exchange.phase = BODY_PHASE;
-      connection.socket.setTimeout(this.options.bodyIdleTimeoutMs);
       if (buf.length > 0 || (exchange.decoder === null && exchange.remaining === 0)) this.#readBody(connection, exchange, buf);
       return;
     }
@@ -386,21 +397,44 @@ export class UpstreamPool {
       this.#begin(connection, next);
       return;
     }
-    connection.socket.setTimeout(this.options.keepAliveMs);
+    connection.silentMs = 0;
     this.#idle.push(connection);
   }
 
+  #arm(connection: Connection, ms: number): void {
+    connection.armedMs = ms;
+    connection.socket.setTimeout(ms);
+  }
+
+  /**
+   * onTimeout counts a tick of silence against the limit of the connection's phase. Bytes from
+   * the machine and phase changes restart the count; bytes sent (a slow upload) only delay the
+   * tick, so the head deadline may come early by up to a tick per pause of the upload.
+   */
   onTimeout(connection: Connection): void {
     const exchange = connection.exchange;
+    if (!connection.connected) {
+      const timeout = new UpstreamError('UPSTREAM_CONNECT_TIMEOUT', `connecting took over ${this.options.connectTimeoutMs} ms`);
+      if (exchange === null) connection.socket.destroy();
+      else this.#fail(exchange, timeout);
+      return;
+    }
+    connection.silentMs += connection.armedMs;
+    const { headersTimeoutMs, bodyIdleTimeoutMs, keepAliveMs } = this.options;
+    const limit = exchange === null ? keepAliveMs : exchange.phase === HEAD_PHASE ? headersTimeoutMs : bodyIdleTimeoutMs;
+    if (connection.silentMs < limit) {
+      this.#arm(connection, Math.min(this.#tickMs, limit - connection.silentMs));
+      return;
+    }
     if (exchange === null || exchange.phase === DONE_PHASE) {
+      // Idle past keep-alive, or a body still going out after its answer stalled.
       connection.socket.destroy();
       return;
     }
-    const [code, what] = !connection.connected
-      ? (['UPSTREAM_CONNECT_TIMEOUT', `connecting took over ${this.options.connectTimeoutMs} ms`] as const)
-      : exchange.phase === HEAD_PHASE
-        ? (['UPSTREAM_HEADERS_TIMEOUT', `no response head within ${this.options.headersTimeoutMs} ms`] as const)
-        : (['UPSTREAM_BODY_TIMEOUT', `the response body stalled for ${this.options.bodyIdleTimeoutMs} ms`] as const);
+    const [code, what] =
+      exchange.phase === HEAD_PHASE
+        ? (['UPSTREAM_HEADERS_TIMEOUT', `no response head within ${headersTimeoutMs} ms`] as const)
+        : (['UPSTREAM_BODY_TIMEOUT', `the response body stalled for ${bodyIdleTimeoutMs} ms`] as const);
     this.#fail(exchange, new UpstreamError(code, what));
   }
 
