@@ -119,6 +119,8 @@ export class ChunkedDecoder {
           const end = cr === -1 ? n : cr;
           this.#trailerBytes += end - i;
           if (this.#trailerBytes > MAX_TRAILER_BYTES) throw new BadResponseError('trailer section too long');
+          const lf = input.indexOf(LF, i);
+          if (lf !== -1 && lf < end) throw new BadResponseError('bare LF in trailer line');
           i = end;
           if (cr !== -1) {
             i++;

@@ -26,6 +26,9 @@ export class BadResponseError extends Error {
   readonly code = 'UPSTREAM_BAD_RESPONSE';
 }
 
+/** STRAY_BYTES finds a NUL, or a CR or LF that is not part of a CRLF line end (RFC 9112 §2.2). */
+const STRAY_BYTES = /\0|\r(?!\n)|(?<!\r)\n/;
+
 /** HEAD_END is the blank line that ends a head. */
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
@@ -37,6 +40,8 @@ export function findHeadEnd(buf: Buffer): number {
 
 /** parseResponseHead parses `text`: the head up to, not including, its blank line. */
 export function parseResponseHead(text: string): ResponseHead {
+  // One pass over the head for the bytes no line may hold, so that no line runs into another.
+  if (STRAY_BYTES.test(text)) throw new BadResponseError('bare CR, bare LF or NUL in the response head');
   let eol = text.indexOf('\r\n');
   if (eol === -1) eol = text.length;
   // "HTTP/1.1 200 OK": version, three-digit status, optional reason (RFC 9112 §4).
@@ -68,9 +73,6 @@ export function parseResponseHead(text: string): ResponseHead {
     }
     const name = text.slice(start, colon).toLowerCase();
     const value = trimOws(text, colon + 1, end);
-    if (value.includes('\n') || value.includes('\r') || value.includes('\0')) {
-      throw new BadResponseError(`bad value for header "${name}"`);
-    }
     start = end + 2;
     switch (name) {
       case 'content-length': {
@@ -90,9 +92,14 @@ export function parseResponseHead(text: string): ResponseHead {
     }
     headers.push(name, value);
   }
-  // With both, Transfer-Encoding wins and the length is ignored (RFC 9112 §6.3, rule 3).
-  if (chunked) contentLength = null;
-  const keepAlive = minor === 1 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive');
+  // With both, Transfer-Encoding wins and the length is ignored (RFC 9112 §6.3, rule 3), nor is
+  // it forwarded: the client would frame the body by it.
+  if (chunked && contentLength !== null) {
+    contentLength = null;
+    for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === 'content-length') headers.splice(i, 2);
+  }
+  // An HTTP/1.0 message with Transfer-Encoding has suspect framing: close after it (RFC 9112 §6.1).
+  const keepAlive = minor === 1 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive') && !chunked;
   return { status, minor, headers, chunked, contentLength, keepAlive };
 }
 

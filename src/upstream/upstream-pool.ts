@@ -118,6 +118,7 @@ class Connection {
   silentMs = 0;
   /** The socket's inactivity timeout now. */
   armedMs = 0;
+  error: Error | null = null;
 
   constructor(pool: UpstreamPool, socket: net.Socket) {
     this.pool = pool;
@@ -127,8 +128,9 @@ class Connection {
     socket.on('data', (chunk: Buffer) => this.pool.onData(this, chunk));
     socket.on('timeout', () => this.pool.onTimeout(this));
     socket.on('end', () => this.pool.onEnd(this));
-    socket.on('error', (error: Error) => this.pool.onClose(this, error));
-    socket.on('close', () => this.pool.onClose(this, null));
+    // 'close' always follows 'error'; the error is kept for it.
+    socket.on('error', (error: Error) => (this.error ??= error));
+    socket.on('close', () => this.pool.onClose(this));
   }
 }
 
@@ -160,7 +162,7 @@ export class UpstreamPool {
 
   /** busy is the number of exchanges under way or waiting for a connection. */
   get busy(): number {
-    return this.#active + this.#waiting.length;
+    return this.#active;
   }
 
   /**
@@ -188,7 +190,9 @@ export class UpstreamPool {
 
   /** #assign gives `exchange` an idle connection, a new one, or a place in line. */
   #assign(exchange: Exchange): void {
-    const idle = this.#idle.pop();
+    let idle = this.#idle.pop();
+    // A connection whose end was read is destroyed but stays in #idle until its 'close'.
+    while (idle !== undefined && idle.socket.destroyed) idle = this.#idle.pop();
     if (idle !== undefined) {
       this.#begin(idle, exchange);
     } else if (this.#connections.size < this.options.connections) {
@@ -256,7 +260,10 @@ export class UpstreamPool {
       exchange.bodySent = true;
       if (exchange.phase === DONE_PHASE) this.#release(connection);
     } catch (error) {
-      if (exchange.connection === connection) this.#fail(exchange, error);
+      if (exchange.connection !== connection) return;
+      // The body failed after the answer came: the answer stands, the connection cannot be reused.
+      if (exchange.phase === DONE_PHASE) this.#drop(connection);
+      else this.#fail(exchange, error);
     }
   }
 
@@ -303,8 +310,10 @@ export class UpstreamPool {
         exchange.remaining = -1;
         exchange.keepAlive = false;
       }
-      exchange.sink = exchange.onHead(head);
       exchange.phase = BODY_PHASE;
+      exchange.sink = exchange.onHead(head);
+      // onHead may have cancelled the exchange.
+      if (exchange.connection !== connection) return;
       if (buf.length > 0 || (exchange.decoder === null && exchange.remaining === 0)) this.#readBody(connection, exchange, buf);
       return;
     }
@@ -319,13 +328,17 @@ export class UpstreamPool {
         if (!sink.write(data)) fits = false;
       });
       extra = used < chunk.length;
+      // A write may have cancelled the exchange.
+      if (exchange.connection !== connection) return;
       if (exchange.decoder.done) return this.#finish(connection, exchange, extra);
     } else if (exchange.remaining === -1) {
       if (chunk.length > 0 && !sink.write(chunk)) fits = false;
+      if (exchange.connection !== connection) return;
     } else {
       const take = Math.min(exchange.remaining, chunk.length);
       extra = take < chunk.length;
       if (take > 0 && !sink.write(take === chunk.length ? chunk : chunk.subarray(0, take))) fits = false;
+      if (exchange.connection !== connection) return;
       exchange.remaining -= take;
       if (exchange.remaining === 0) return this.#finish(connection, exchange, extra);
     }
@@ -351,9 +364,7 @@ export class UpstreamPool {
       ended = false;
     }
     if (!ended || extra || !exchange.keepAlive) {
-      connection.exchange = null;
-      exchange.connection = null;
-      connection.socket.destroy();
+      this.#drop(connection);
     } else if (exchange.bodySent) {
       this.#release(connection);
     }
@@ -376,11 +387,7 @@ export class UpstreamPool {
     if (waiting !== -1) this.#waiting.splice(waiting, 1);
     this.#settle(exchange);
     exchange.reject(error);
-    if (connection !== null) {
-      connection.exchange = null;
-      exchange.connection = null;
-      connection.socket.destroy();
-    }
+    if (connection !== null) this.#drop(connection);
   }
 
   /** #release makes a connection idle, or hands it to the oldest waiting request. */
@@ -388,13 +395,15 @@ export class UpstreamPool {
     const previous = connection.exchange;
     if (previous !== null) previous.connection = null;
     connection.exchange = null;
-    if (this.#closed || connection.socket.destroyed) {
-      connection.socket.destroy();
-      return;
-    }
+    if (connection.socket.destroyed) return;
+    // Requests already in line are served even while the pool closes.
     const next = this.#waiting.shift();
     if (next !== undefined) {
       this.#begin(connection, next);
+      return;
+    }
+    if (this.#closed) {
+      connection.socket.destroy();
       return;
     }
     connection.silentMs = 0;
@@ -447,28 +456,39 @@ export class UpstreamPool {
     connection.socket.destroy();
   }
 
-  onClose(connection: Connection, error: Error | null): void {
-    if (error === null) {
-      this.#connections.delete(connection);
-      const at = this.#idle.indexOf(connection);
-      if (at !== -1) this.#idle.splice(at, 1);
-      // A request in line may now open a connection of its own.
-      const next = this.#waiting.shift();
-      if (next !== undefined) this.#assign(next);
-    }
+  onClose(connection: Connection): void {
+    this.#connections.delete(connection);
+    const at = this.#idle.indexOf(connection);
+    if (at !== -1) this.#idle.splice(at, 1);
     const exchange = connection.exchange;
-    if (exchange === null) return;
-    connection.exchange = null;
-    exchange.connection = null;
-    if (exchange.phase === DONE_PHASE) return;
+    if (exchange !== null) {
+      connection.exchange = null;
+      exchange.connection = null;
+      if (exchange.phase !== DONE_PHASE) this.#closedUnder(connection, exchange);
+    }
+    // A request in line may now open a connection of its own.
+    if (this.#waiting.length > 0 && this.#connections.size < this.options.connections) {
+      this.#connect(this.#waiting.shift()!);
+    }
+  }
+
+  /** #closedUnder ends an exchange whose connection closed before its response was complete. */
+  #closedUnder(connection: Connection, exchange: Exchange): void {
     // A reused connection the machine closed as the request went out: try once on a new one,
     // when there is no body that may have been half sent.
     if (connection.served > 0 && !exchange.answered && exchange.request.body === null && exchange.attempts === 1 && !this.#closed) {
-      connection.socket.destroy();
       this.#connect(exchange);
       return;
     }
-    this.#fail(exchange, error ?? new UpstreamError('UPSTREAM_CLOSED', 'the machine closed the connection before the response was complete'));
+    this.#fail(exchange, connection.error ?? new UpstreamError('UPSTREAM_CLOSED', 'the machine closed the connection before the response was complete'));
+  }
+
+  /** #drop closes a connection that cannot carry another request. */
+  #drop(connection: Connection): void {
+    const exchange = connection.exchange;
+    if (exchange !== null) exchange.connection = null;
+    connection.exchange = null;
+    connection.socket.destroy();
   }
 
   /** close stops new requests, closes idle connections, and resolves once exchanges under way end. */
