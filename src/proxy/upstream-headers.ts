@@ -16,7 +16,8 @@ export interface UpstreamHead {
 
 export function buildUpstreamHeaders(rt: ProxyRuntime, ctx: RequestContext, target: Target, pick: Pick): UpstreamHead {
   if (ctx.upstreamBase === null) {
-    const base = ctx.headers.forward.slice();
+    // The client's cleaned headers are read once, here: they become the base list in place.
+    const base = ctx.headers.forward;
     addForwardingHeaders(base, {
       clientIp: ctx.clientIp,
       publicPort: ctx.publicPort,
