@@ -27,7 +27,14 @@ export function logAccess(rt: ProxyRuntime, ctx: RequestContext): void {
     `"host":${JSON.stringify(ctx.host)},"path":${JSON.stringify(ctx.url)},"port":${ctx.publicPort},"status":${ctx.status},` +
     `"app":${app === null ? 'null' : `"${app}"`},"machine":${last === null ? 'null' : `"${last.machine}"`},` +
     `"region":${last === null ? 'null' : `"${last.region}"`}`;
-  if (hops.length > 1) line += `,"hops":${JSON.stringify(hops)}`;
+  if (hops.length > 1) {
+    line += ',"hops":[';
+    for (let i = 0; i < hops.length; i++) {
+      const hop = hops[i];
+      line += `${i === 0 ? '' : ','}{"app":"${hop.app}","machine":"${hop.machine}","region":"${hop.region}","status":${hop.status}}`;
+    }
+    line += ']';
+  }
   if (ctx.errorCode !== null) line += `,"code":"${ctx.errorCode}"`;
   line += `,"ms":${ms},"msg":"request"}\n`;
   writeLogLine(logger, line);

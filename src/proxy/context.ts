@@ -58,6 +58,12 @@ export interface Target {
   replayedBy: Machine | null;
   /** The replay-cache key that routed this hop, so the target can invalidate it (spec §5.3). */
   cacheKey: string | null;
+  /**
+   * For a hop aimed by a cache hit, where the request would have gone without the cache (the
+   * origin app), so a hit whose target cannot be reached asks the origin again (spec §5:
+   * caching is an optimisation, not a guarantee). Null for any other hop.
+   */
+  uncached: Target | null;
 }
 
 export interface RequestContext {

@@ -14,7 +14,7 @@ import { responseHeaders } from './response-headers.ts';
 import type { ProxyRuntime } from './runtime.ts';
 import type { UpstreamHead } from './upstream-headers.ts';
 import type { BodySink } from '../upstream/upstream-pool.ts';
-import { headerRecord, headerValue } from '../upstream/response-head.ts';
+import { headerValue } from '../upstream/response-head.ts';
 
 /** REPLAY_JSON_MAX_BYTES bounds a JSON replay body (spec §2). */
 export const REPLAY_JSON_MAX_BYTES = 64 * 1024;
@@ -47,7 +47,7 @@ export async function forwardHttp(
         const json = isReplayJsonContentType(headerValue(headers, 'content-type'));
         if (json || headerValue(headers, 'fly-replay') !== undefined) {
           const sink = new ReplaySink(json ? REPLAY_JSON_MAX_BYTES : 0);
-          replay = { machine, status: statusCode, headers: headerRecord(headers), sink };
+          replay = { machine, status: statusCode, headers, sink };
           return sink;
         }
         const port = serviceFor(machine, ctx.publicPort)?.port;

@@ -19,7 +19,6 @@ import { ChunkedDecoder } from '../upstream/chunked-decoder.ts';
 import {
   BadResponseError,
   findHeadEnd,
-  headerRecord,
   headerValue,
   MAX_RESPONSE_HEAD_BYTES,
   parseResponseHead,
@@ -67,7 +66,7 @@ export async function forwardUpgrade(
       const sink = new ReplaySink(json ? REPLAY_JSON_MAX_BYTES : 0);
       if (json) await readBody(upstream, response, sink);
       upstream.destroy();
-      return { machine, status: response.status, headers: headerRecord(response.headers), sink };
+      return { machine, status: response.status, headers: response.headers, sink };
     }
 
     ctx.hops.push({ app: machine.app, machine: machine.id, region: machine.region, status: response.status });

@@ -22,7 +22,7 @@ import { pickMachine } from './pick-machine.ts';
 import { buildUpstreamHeaders } from './upstream-headers.ts';
 import { logAccess } from './access-log.ts';
 import { respondError, respondRedirect } from './respond.ts';
-import { lookupReplayCache, uncachedTarget } from '../replay/cache-route.ts';
+import { lookupReplayCache } from '../replay/cache-route.ts';
 import type { ProxyRuntime } from './runtime.ts';
 
 export async function handleRequest(rt: ProxyRuntime, ctx: RequestContext): Promise<void> {
@@ -72,6 +72,7 @@ function resolveTarget(rt: ProxyRuntime, ctx: RequestContext): Target | null {
     isFallback: false,
     replayedBy: null,
     cacheKey: null,
+    uncached: null,
   };
   if (hints.forceRegion !== null) {
     target.regions = rt.regions.expand(splitList(hints.forceRegion));
@@ -102,8 +103,8 @@ async function deliver(rt: ProxyRuntime, ctx: RequestContext, target: Target): P
   } catch (error) {
     const failure = toProxyError(error);
     const reason = unreachableReason(failure.code);
-    const uncached = uncachedTarget(target);
-    if (uncached !== undefined && reason !== null && !ctx.responded) {
+    const uncached = target.uncached;
+    if (uncached !== null && reason !== null && !ctx.responded) {
       // A cached decision whose target is gone: forget it and ask the origin app (spec §5).
       rt.cache.invalidate(target.cacheKey ?? '');
       rt.logger.info(
@@ -141,6 +142,7 @@ async function deliver(rt: ProxyRuntime, ctx: RequestContext, target: Target): P
       deadline: null,
       fallback: null,
       isFallback: true,
+      uncached: null,
     };
     const replay = await deliverWithRetries(rt, ctx, fallbackTarget, { machine: null });
     return replay === null ? null : { target: fallbackTarget, replay };

@@ -96,8 +96,8 @@ export function readRequestHeaders(raw: readonly string[]): ClientRequestHeaders
         via = via === null ? value : `${via}, ${value}`;
         continue;
       case 'expect':
-        // Node's server already answered `Expect: 100-continue` (RFC 9110 §10.1.1), and undici
-        // refuses to send the header: forwarded, it failed every such upload with PC06.
+        // Node's server already answered `Expect: 100-continue` (RFC 9110 §10.1.1): the body
+        // follows, and the machine must not wait to be asked for it again.
         continue;
     }
     if (lower.charCodeAt(0) === 102 /* f */ && lower.startsWith('fly-')) {

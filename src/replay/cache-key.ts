@@ -11,12 +11,17 @@ import type { SessionRule } from './cache-session-rule.ts';
  * app, host or prefix can spell another's key.
  */
 function cacheKey(parts: readonly string[]): string {
-  return parts.map((part) => part.replaceAll('%', '%25').replaceAll('|', '%7C')).join('|');
+  return parts.map(escapePart).join('|');
 }
 
-/** pathKey is the key of a path-based entry. */
+/** escapePart escapes `%` and `|`; most parts have neither and are returned as they are. */
+function escapePart(part: string): string {
+  return part.includes('%') || part.includes('|') ? part.replaceAll('%', '%25').replaceAll('|', '%7C') : part;
+}
+
+/** pathKey is the key of a path-based entry (looked up on every request: no array). */
 export function pathKey(sourceApp: string, host: string, prefix: string): string {
-  return cacheKey(['path', sourceApp, host, prefix]);
+  return `path|${escapePart(sourceApp)}|${escapePart(host)}|${escapePart(prefix)}`;
 }
 
 /**
@@ -31,5 +36,5 @@ export function sessionKey(sourceApp: string, host: string, rule: SessionRule, v
 
 /** scopeKey names the (source app, host) pair whose path entries are counted. */
 export function scopeKey(sourceApp: string, host: string): string {
-  return cacheKey([sourceApp, host]);
+  return `${escapePart(sourceApp)}|${escapePart(host)}`;
 }

@@ -13,17 +13,6 @@ import { wantsBypass } from './cache.ts';
 import { selectSessionRule } from './cache-session-rule.ts';
 import { cacheRestrictionViolation, REPLAY_CACHE_MIN_TTL_SECONDS, type ReplayDirective } from './directive.ts';
 
-/** uncachedTargets maps each cache-hit target to the target its request had without the cache. */
-const uncachedTargets = new WeakMap<Target, Target>();
-
-/**
- * uncachedTarget returns, for a target aimed by a cache hit, where the request would have gone
- * without the cache (the origin app), so a hit whose target cannot be reached can ask the origin
- * again (spec §5: caching is an optimisation, not a guarantee). Undefined for any other target.
- */
-export function uncachedTarget(target: Target): Target | undefined {
-  return uncachedTargets.get(target);
-}
 
 export function lookupReplayCache(
   rt: ProxyRuntime,
@@ -58,8 +47,8 @@ export function lookupReplayCache(
     preferInstance: route.preferInstance,
     headers: ['fly-replay-cache-status', 'hit'],
     cacheKey: entry.key,
+    uncached: target,
   };
-  uncachedTargets.set(hit, target);
   return hit;
 }
 
@@ -76,8 +65,12 @@ export function storeReplayCache(
   directive: ReplayDirective,
   machine: Machine,
 ): string | null {
-  const request = cacheRequest(ctx);
   const cache = directive.cache;
+  const pathEntry = cache !== null && cache.prefix !== null;
+  const rules = pathEntry ? [] : (serviceFor(machine, ctx.publicPort)?.port.http_options?.replay_cache ?? []);
+  // The usual replay asks for no caching and its port has no session rules.
+  if (!pathEntry && rules.length === 0) return null;
+  const request = cacheRequest(ctx);
   const refuse = (rule: string, detail: string | null): null => {
     rt.logger.warn({ request: ctx.id, machine: machine.id, app: source.name, rule, detail }, 'replay not cached');
     return null;
@@ -95,8 +88,6 @@ export function storeReplayCache(
     if ('rejected' in stored) return refuse(stored.rule, stored.detail);
     return stored.key;
   }
-  const rules = serviceFor(machine, ctx.publicPort)?.port.http_options?.replay_cache ?? [];
-  if (rules.length === 0) return null;
   if (violation !== null) {
     if (selectSessionRule(rules, request.host, request.path) === null) return null;
     return refuse(violation, why);
@@ -116,12 +107,12 @@ function routeOf(directive: ReplayDirective): CachedRoute {
 
 function cacheRequest(ctx: RequestContext): CacheRequest {
   const q = ctx.url.indexOf('?');
-  const headers = ctx.req.headers;
   return {
     host: ctx.host,
     path: q === -1 ? ctx.url : ctx.url.slice(0, q),
+    // node:http builds the headers object on first use: only session rules need it.
     header: (name) => {
-      const value = headers[name];
+      const value = ctx.req.headers[name];
       return Array.isArray(value) ? value.join(', ') : value;
     },
   };

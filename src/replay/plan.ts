@@ -9,6 +9,7 @@ import { NO_MACHINES, type RequestContext, type Target } from '../proxy/context.
 import { ProxyError } from '../proxy/errors.ts';
 import type { ReplaySink } from '../proxy/forward-http.ts';
 import type { ProxyRuntime } from '../proxy/runtime.ts';
+import { headerValue } from '../upstream/response-head.ts';
 import {
   isReplayJsonContentType,
   parseReplayHeader,
@@ -24,7 +25,8 @@ import { storeReplayCache } from './cache-route.ts';
 export interface ReplayResponse {
   machine: Machine;
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  /** The machine's response fields, flat `[name, value, …]`, names lowercase. */
+  headers: readonly string[];
   sink: ReplaySink;
 }
 
@@ -84,6 +86,7 @@ export function planReplay(rt: ProxyRuntime, ctx: RequestContext, current: Targe
     isFallback: false,
     replayedBy: machine,
     cacheKey: null,
+    uncached: null,
   };
   // Only the origin app's decisions are cached (the app the Host header names), and only when
   // the origin itself was asked, not the cache: one level of cache lookup (spec §5.4). After an
@@ -102,20 +105,19 @@ export function planReplay(rt: ProxyRuntime, ctx: RequestContext, current: Targe
 function readDirective(replay: ReplayResponse): ReplayDirective {
   const { headers, sink } = replay;
   try {
-    const contentType = headers['content-type'];
     let directive: ReplayDirective;
-    if (isReplayJsonContentType(typeof contentType === 'string' ? contentType : undefined)) {
+    if (isReplayJsonContentType(headerValue(headers, 'content-type'))) {
       if (sink.overflowed) throw new ReplayParseError(`the JSON replay body is over ${sink.limit} bytes`);
       directive = parseReplayJson(sink.text());
       // The JSON form wins: its `cache` part makes `fly-replay-cache*` headers moot.
       if (directive.cache !== null) return directive;
     } else {
-      directive = parseReplayHeader(joined(headers['fly-replay']) ?? '');
+      directive = parseReplayHeader(headerValue(headers, 'fly-replay') ?? '');
     }
     return withCacheHeaders(directive, {
-      cache: joined(headers['fly-replay-cache']),
-      ttl: joined(headers['fly-replay-cache-ttl-secs']),
-      allowBypass: joined(headers['fly-replay-cache-allow-bypass']),
+      cache: headerValue(headers, 'fly-replay-cache'),
+      ttl: headerValue(headers, 'fly-replay-cache-ttl-secs'),
+      allowBypass: headerValue(headers, 'fly-replay-cache-allow-bypass'),
     });
   } catch (error) {
     if (error instanceof ReplayParseError) {
@@ -126,10 +128,6 @@ function readDirective(replay: ReplayResponse): ReplayDirective {
     }
     throw error;
   }
-}
-
-function joined(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 function nowMicros(): number {

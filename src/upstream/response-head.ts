@@ -112,19 +112,6 @@ export function headerValue(headers: readonly string[], name: string): string | 
   return value;
 }
 
-/** headerRecord turns a flat list into an object, a repeated field as an array (node:http's shape). */
-export function headerRecord(headers: readonly string[]): Record<string, string | string[]> {
-  const record: Record<string, string | string[]> = Object.create(null);
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i];
-    const previous = record[name];
-    if (previous === undefined) record[name] = headers[i + 1];
-    else if (typeof previous === 'string') record[name] = [previous, headers[i + 1]];
-    else previous.push(headers[i + 1]);
-  }
-  return record;
-}
-
 function threeDigits(text: string, at: number): number {
   let n = 0;
   for (let i = at; i < at + 3; i++) {

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import {
   BadResponseError,
   findHeadEnd,
-  headerRecord,
   headerValue,
   MAX_RESPONSE_HEAD_BYTES,
   parseResponseHead,
@@ -149,25 +148,6 @@ test('parseResponseHead keeps every field, repeats included, in arrival order', 
     head('HTTP/1.1 200 OK', 'Set-Cookie: a=1', 'X-One: only', 'set-cookie: b=2', 'SET-COOKIE: c=3', 'Vary: accept'),
   );
   assert.deepEqual(parsed.headers, ['set-cookie', 'a=1', 'x-one', 'only', 'set-cookie', 'b=2', 'set-cookie', 'c=3', 'vary', 'accept']);
-});
-
-test('headerRecord makes a repeated field an array in arrival order, as node:http does', () => {
-  const parsed = parseResponseHead(
-    head('HTTP/1.1 200 OK', 'Set-Cookie: a=1', 'X-One: only', 'set-cookie: b=2', 'SET-COOKIE: c=3', 'Vary: accept'),
-  );
-  const record = headerRecord(parsed.headers);
-  assert.deepEqual(record['set-cookie'], ['a=1', 'b=2', 'c=3']);
-  assert.equal(record['x-one'], 'only');
-  assert.equal(record.vary, 'accept');
-  assert.deepEqual(Object.keys(record), ['set-cookie', 'x-one', 'vary']);
-});
-
-test('headerRecord stores fields named like Object properties as plain fields', () => {
-  const record = headerRecord(parseResponseHead(head('HTTP/1.1 200 OK', '__proto__: x', 'constructor: y', 'toString: z')).headers);
-  assert.equal(record['__proto__'], 'x');
-  assert.equal(record.constructor, 'y');
-  assert.equal(record.tostring, 'z');
-  assert.deepEqual(Object.keys(record), ['__proto__', 'constructor', 'tostring']);
 });
 
 test('headerValue finds a field by lowercase name and joins repeats with a comma', () => {
