@@ -3,7 +3,7 @@
  * a plain object: the upstream exchange under way registers one callback (`onCancel`), and an
  * AbortSignal, for waits that take one (the hard-limit queue), is made only when asked for.
  */
-import type { CancelHook } from '../upstream/upstream-pool.ts';
+import type { CancelHook } from '../upstream/connection.ts';
 
 export class Cancellation implements CancelHook {
   cancelled = false;

@@ -13,7 +13,7 @@ import { ProxyError, type ErrorCode } from './errors.ts';
 import { responseHeaders } from './response-headers.ts';
 import type { ProxyRuntime } from './runtime.ts';
 import type { UpstreamHead } from './upstream-headers.ts';
-import type { BodySink } from '../upstream/upstream-pool.ts';
+import type { BodySink } from '../upstream/connection.ts';
 import { headerValue } from '../upstream/response-head.ts';
 
 /** REPLAY_JSON_MAX_BYTES bounds a JSON replay body (spec §2). */

@@ -24,7 +24,7 @@ import {
   parseResponseHead,
   type ResponseHead,
 } from '../upstream/response-head.ts';
-import { UpstreamError } from '../upstream/upstream-pool.ts';
+import { UpstreamError } from '../upstream/connection.ts';
 
 
 interface ParsedHead extends ResponseHead {

@@ -7,13 +7,8 @@ import net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { headerValue, MAX_RESPONSE_HEAD_BYTES, type ResponseHead } from '../../src/upstream/response-head.ts';
-import {
-  UpstreamPool,
-  type BodySink,
-  type CancelHook,
-  type UpstreamPoolOptions,
-  type UpstreamRequest,
-} from '../../src/upstream/upstream-pool.ts';
+import type { BodySink, CancelHook, UpstreamRequest } from '../../src/upstream/connection.ts';
+import { UpstreamPool, type UpstreamPoolOptions } from '../../src/upstream/upstream-pool.ts';
 
 /** GENEROUS_MS is a timeout no test means to reach (the lead benchmarks on this machine meanwhile). */
 const GENEROUS_MS = 20_000;
