@@ -68,14 +68,11 @@ export class ChunkedDecoder {
           break;
         }
         case EXTENSION: {
-          const cr = input.indexOf(CR, i);
-          const end = cr === -1 ? n : cr;
+          const end = lineEnd(input, i, 'chunk line');
           this.#lineBytes += end - i;
           if (this.#lineBytes > MAX_CHUNK_LINE_BYTES) throw new BadResponseError('chunk extension too long');
-          const lf = input.indexOf(LF, i);
-          if (lf !== -1 && lf < end) throw new BadResponseError('bare LF in chunk line');
           i = end;
-          if (cr !== -1) {
+          if (i < n) {
             i++;
             this.#state = SIZE_LF;
           }
@@ -115,14 +112,11 @@ export class ChunkedDecoder {
           }
           break;
         case TRAILER_LINE: {
-          const cr = input.indexOf(CR, i);
-          const end = cr === -1 ? n : cr;
+          const end = lineEnd(input, i, 'trailer line');
           this.#trailerBytes += end - i;
           if (this.#trailerBytes > MAX_TRAILER_BYTES) throw new BadResponseError('trailer section too long');
-          const lf = input.indexOf(LF, i);
-          if (lf !== -1 && lf < end) throw new BadResponseError('bare LF in trailer line');
           i = end;
-          if (cr !== -1) {
+          if (i < n) {
             i++;
             this.#state = TRAILER_LF;
           }
@@ -142,6 +136,18 @@ export class ChunkedDecoder {
     }
     return i;
   }
+}
+
+/**
+ * lineEnd is the index of the CR that ends the line going on at `from`, or input.length when the
+ * line goes on past `input`; a bare LF before it is an error.
+ */
+function lineEnd(input: Buffer, from: number, what: string): number {
+  const cr = input.indexOf(CR, from);
+  const end = cr === -1 ? input.length : cr;
+  const lf = input.indexOf(LF, from);
+  if (lf !== -1 && lf < end) throw new BadResponseError(`bare LF in ${what}`);
+  return end;
 }
 
 function hexValue(c: number): number {

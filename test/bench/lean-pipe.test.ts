@@ -1,7 +1,7 @@
 /**
  * Tests of the lean-pipe benchmark peer (bench/peers/lean-pipe.ts) on the wire: the peer runs as a
  * child process in front of a node:http backend, and raw sockets send the odd requests. The peer
- * imports nothing from src/, and neither does this file, so it does not follow the proxy's churn.
+ * imports nothing from src/.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startBackend as startHttpBackend } from '../harness/index.ts';
 
 const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
 const PEER = fileURLToPath(new URL('../../bench/peers/lean-pipe.ts', import.meta.url));
@@ -29,8 +30,7 @@ interface Seen {
 /** startBackend runs the node:http upstream on port 0 and records every request it finished reading. */
 async function startBackend(t: TestContext): Promise<{ port: number; seen: Seen[] }> {
   const seen: Seen[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = http.createServer((req, res) => {
+  const backend = await startHttpBackend(t, (req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (chunk: Buffer) => parts.push(chunk));
     req.on('end', () => {
@@ -39,17 +39,7 @@ async function startBackend(t: TestContext): Promise<{ port: number; seen: Seen[
       answer(req, res, body);
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { port: (server.address() as net.AddressInfo).port, seen };
+  return { port: backend.port, seen };
 }
 
 function answer(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
