@@ -78,6 +78,8 @@ export class Exchange {
   answered = false;
   /** Connections this exchange was tried on: a stale reused one is replaced once. */
   attempts = 0;
+  /** While the exchange waits for a connection: fails it after connectTimeoutMs. */
+  waitTimer: NodeJS.Timeout | null = null;
 
   constructor(request: UpstreamRequest, onHead: (head: ResponseHead) => BodySink) {
     this.request = request;

@@ -98,6 +98,11 @@ export class UpstreamPool {
     } else if (this.#connections.size < this.options.connections) {
       this.#connect(exchange);
     } else {
+      // Every connection is busy: wait for one, as long as a connect may take.
+      const { connectTimeoutMs } = this.options;
+      exchange.waitTimer = setTimeout(() => {
+        this.#fail(exchange, new UpstreamError('UPSTREAM_CONNECT_TIMEOUT', `no connection to the machine was free within ${connectTimeoutMs} ms`));
+      }, connectTimeoutMs);
       this.#waiting.push(exchange);
     }
   }
@@ -285,9 +290,20 @@ export class UpstreamPool {
     const connection = exchange.connection;
     const waiting = this.#waiting.indexOf(exchange);
     if (waiting !== -1) this.#waiting.splice(waiting, 1);
+    if (exchange.waitTimer !== null) clearTimeout(exchange.waitTimer);
     this.#settle(exchange);
     exchange.reject(error);
     if (connection !== null) this.#drop(connection);
+  }
+
+  /** #dequeue takes the oldest request waiting for a connection out of line. */
+  #dequeue(): Exchange | undefined {
+    const next = this.#waiting.shift();
+    if (next !== undefined && next.waitTimer !== null) {
+      clearTimeout(next.waitTimer);
+      next.waitTimer = null;
+    }
+    return next;
   }
 
   /** #release makes a connection idle, or hands it to the oldest waiting request. */
@@ -297,7 +313,7 @@ export class UpstreamPool {
     connection.exchange = null;
     if (connection.socket.destroyed) return;
     // Requests already in line are served even while the pool closes.
-    const next = this.#waiting.shift();
+    const next = this.#dequeue();
     if (next !== undefined) {
       this.#begin(connection, next);
       return;
@@ -368,7 +384,7 @@ export class UpstreamPool {
     }
     // A request in line may now open a connection of its own.
     if (this.#waiting.length > 0 && this.#connections.size < this.options.connections) {
-      this.#connect(this.#waiting.shift()!);
+      this.#connect(this.#dequeue()!);
     }
   }
 

@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
 import { headerValue, MAX_RESPONSE_HEAD_BYTES, type ResponseHead } from '../../src/upstream/response-head.ts';
 import type { BodySink, CancelHook, UpstreamRequest } from '../../src/upstream/connection.ts';
 import { UpstreamPool, type UpstreamPoolOptions } from '../../src/upstream/upstream-pool.ts';
@@ -683,13 +684,37 @@ async function unacceptingPort(t: TestContext): Promise<number> {
     t.after(() => filler.destroy());
     await once(filler, 'connect');
   }
+  // A filler's connect event can come before the kernel queued its final ACK: wait until the
+  // listener's accept queue (rx_queue of a LISTEN line in /proc/net/tcp) holds both.
+  while (acceptQueueLength(port) < 2) await nextTurn();
   return port;
+}
+
+/** acceptQueueLength is how many connections wait to be accepted on 127.0.0.1:`port` (Linux). */
+function acceptQueueLength(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1] === local && fields[3] === '0A') return Number.parseInt(fields[4].split(':')[1], 16);
+  }
+  return 0;
 }
 
 test('UpstreamPool fails with UPSTREAM_CONNECT_TIMEOUT when the connection is not established in time', { timeout: 10_000 }, async (t) => {
   const port = await unacceptingPort(t);
   const pool = makePool(t, port, { connectTimeoutMs: SHORT_MS });
   await assert.rejects(send(pool), { code: 'UPSTREAM_CONNECT_TIMEOUT' });
+  assert.equal(pool.busy, 0);
+});
+
+test('UpstreamPool fails a request that waits longer than connectTimeoutMs for a free connection with UPSTREAM_CONNECT_TIMEOUT', async (t) => {
+  const machine = await httpMachine(t);
+  const pool = makePool(t, machine.port, { connections: 1, connectTimeoutMs: SHORT_MS });
+  const first = send(pool, { path: '/first' });
+  const held = await machine.held.next();
+  await assert.rejects(send(pool, { path: '/second' }), { code: 'UPSTREAM_CONNECT_TIMEOUT' });
+  held.res.end('first');
+  assert.equal((await first).body, 'first');
   assert.equal(pool.busy, 0);
 });
 
