@@ -153,7 +153,9 @@ export class ReplaySink implements BodySink {
     return true;
   }
 
-  end(): void {}
+  end(last?: Buffer): void {
+    if (last !== undefined) this.write(last);
+  }
 
   /** once: a ReplaySink never asks to wait, so it never emits 'drain'. */
   once(): this {

@@ -32,7 +32,8 @@ export interface CancelHook {
 export interface BodySink {
   /** write takes a piece of the body; false asks to wait for 'drain'. May throw to stop. */
   write(chunk: Buffer): boolean;
-  end(): void;
+  /** end ends the body, with its last piece when that came with the end (one write, not two). */
+  end(last?: Buffer): void;
   once(event: 'drain', listener: () => void): unknown;
 }
 

@@ -242,10 +242,12 @@ export class UpstreamPool {
     } else {
       const take = Math.min(exchange.remaining, chunk.length);
       extra = take < chunk.length;
-      if (take > 0 && !sink.write(take === chunk.length ? chunk : chunk.subarray(0, take))) fits = false;
-      if (exchange.connection !== connection) return;
+      const piece = take === chunk.length ? chunk : chunk.subarray(0, take);
       exchange.remaining -= take;
-      if (exchange.remaining === 0) return this.#finish(connection, exchange, extra);
+      // The body's last piece goes with its end: a small response is one write to the client.
+      if (exchange.remaining === 0) return this.#finish(connection, exchange, extra, take > 0 ? piece : undefined);
+      if (take > 0 && !sink.write(piece)) fits = false;
+      if (exchange.connection !== connection) return;
     }
     if (!fits) {
       const { socket } = connection;
@@ -256,13 +258,13 @@ export class UpstreamPool {
     }
   }
 
-  #finish(connection: Connection, exchange: Exchange, extra: boolean): void {
+  #finish(connection: Connection, exchange: Exchange, extra: boolean, last?: Buffer): void {
     exchange.phase = DONE_PHASE;
     this.#settle(exchange);
     connection.served++;
     let ended = true;
     try {
-      exchange.sink!.end();
+      exchange.sink!.end(last);
       exchange.resolve();
     } catch (error) {
       exchange.reject(error);

@@ -65,7 +65,8 @@ class CollectSink extends EventEmitter implements BodySink {
     return result;
   }
 
-  end(): void {
+  end(last?: Buffer): void {
+    if (last !== undefined) this.write(last);
     this.ended = true;
   }
 
@@ -838,8 +839,11 @@ test('UpstreamPool drops a cancelled request from the line before it reaches the
   assert.equal((await third).body, '3');
 });
 
-test('UpstreamPool settles an exchange once when it is cancelled from inside onHead or the last write', async (t) => {
-  const machine = await rawMachine(t, answering(() => ok('abc')));
+test('UpstreamPool settles an exchange once when it is cancelled from inside onHead, a write or the end', async (t) => {
+  const machine = await rawMachine(
+    t,
+    answering((line) => (line.startsWith('GET /chunked ') ? 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' : ok('abc'))),
+  );
   const pool = makePool(t, machine.port);
   const inWrite = new Cancel();
   const sink = new CollectSink();
@@ -847,9 +851,19 @@ test('UpstreamPool settles an exchange once when it is cancelled from inside onH
     inWrite.cancel();
     return true;
   };
-  await assert.rejects(send(pool, { cancel: inWrite }, sink), { code: 'UPSTREAM_ABORTED' });
+  await assert.rejects(send(pool, { path: '/chunked', cancel: inWrite }, sink), { code: 'UPSTREAM_ABORTED' });
   assert.equal(pool.busy, 0);
   assert.equal(sink.ended, false);
+
+  // The last piece of a Content-Length body goes with the end: a cancel then is too late.
+  const inEnd = new Cancel();
+  const ended = new CollectSink();
+  ended.accept = () => {
+    inEnd.cancel();
+    return true;
+  };
+  assert.equal((await send(pool, { cancel: inEnd }, ended)).body, 'abc');
+  assert.equal(pool.busy, 0);
 
   const inHead = new Cancel();
   await assert.rejects(
