@@ -4,8 +4,8 @@
  * answered, every hop when the request was replayed, the error code if any, and the duration.
  *
  * It is the only log line on the per-request path, so it is formatted by hand (the fields are
- * fixed), in the same shape as pino's own lines (`level`, ISO `time`, `msg`), and written with
- * the other lines of its event-loop turn in one write (writeLogLine).
+ * fixed), in the same shape as pino's own lines (`level`, ISO `time`, `msg`), and written in a
+ * batch with the lines of the next few milliseconds (writeLogLine, src/log.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { writeLogLine } from '../log.ts';
