@@ -10,6 +10,8 @@
  */
 import { pino, type Logger } from 'pino';
 
+/** LOG_CLOSE_TIMEOUT_MS bounds how long shutdown waits for stdout to take the last lines. */
+export const LOG_CLOSE_TIMEOUT_MS = 2_000;
 /** LOG_FLUSH_INTERVAL_MS bounds how long a log line may wait in the write buffer. */
 export const LOG_FLUSH_INTERVAL_MS = 1_000;
 const LOG_BUFFER_BYTES = 4096;
@@ -25,7 +27,8 @@ export const LINE_BATCH_MAX_WAIT_MS = 50;
 
 export interface NodeLogger {
   logger: Logger;
-  close(): void;
+  /** close writes every waiting line, waiting at most LOG_CLOSE_TIMEOUT_MS for stdout. */
+  close(): Promise<void>;
 }
 
 interface LineStream {
@@ -41,10 +44,11 @@ interface LineBatch {
 /** Streams made by createLogger in batched mode, with the lines waiting for them. */
 const batches = new WeakMap<LineStream, LineBatch>();
 
-export function createLogger(level: string, options: { sync?: boolean } = {}): NodeLogger {
+/** createLogger writes to stdout, or to the file descriptor `dest`. */
+export function createLogger(level: string, options: { sync?: boolean; dest?: number } = {}): NodeLogger {
   const sync = options.sync ?? false;
   const destination = pino.destination({
-    dest: 1,
+    dest: options.dest ?? 1,
     sync,
     minLength: sync ? 0 : LOG_BUFFER_BYTES,
     maxLength: sync ? 0 : LOG_MAX_BUFFER_BYTES,
@@ -59,11 +63,23 @@ export function createLogger(level: string, options: { sync?: boolean } = {}): N
       if (timer !== null) clearInterval(timer);
       const batch = batches.get(destination);
       if (batch !== undefined) writeBatch(destination, batch);
-      try {
-        destination.flushSync();
-      } catch {
-        // Nothing buffered, or stdout is gone: nothing left to do.
-      }
+      if (sync) return Promise.resolve();
+      // Wait for the write under way and the lines behind it, in order; flushSync alone would
+      // write the later lines first and let the process exit before the earlier ones.
+      return new Promise<void>((resolve) => {
+        const deadline = setTimeout(() => {
+          try {
+            destination.flushSync();
+          } catch {
+            // stdout is gone or still busy: nothing more can be done at exit.
+          }
+          resolve();
+        }, LOG_CLOSE_TIMEOUT_MS);
+        destination.flush(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
+      });
     },
   };
 }

@@ -23,7 +23,7 @@ export async function runNode(options: { configPath: string | null; dev?: boolea
     node = await RicochetNode.start(loaded.config, { logger });
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
-    flush();
+    await flush();
     return 1;
   }
   if (options.dev === true) printDevHelp(node);
@@ -35,14 +35,10 @@ export async function runNode(options: { configPath: string | null; dev?: boolea
       process.off('SIGTERM', onTerm);
       process.off('SIGHUP', onHup);
       node.stop().then(
-        () => {
-          flush();
-          resolve(0);
-        },
+        () => flush().then(() => resolve(0)),
         (error: unknown) => {
           logger.error({ err: error }, 'shutdown failed');
-          flush();
-          resolve(1);
+          void flush().then(() => resolve(1));
         },
       );
     };

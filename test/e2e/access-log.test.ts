@@ -3,6 +3,10 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, writeLogLine } from '../../src/log.ts';
 import { send, startBackend, startNode } from '../harness/index.ts';
 
 test('access log: one JSON line per request with id, method, host, path, status, app, machine, region and duration', async (t) => {
@@ -96,4 +100,23 @@ hostnames = ["slow.test"]
   assert.equal(line.code, 'RC03');
   assert.equal(logs.find((l) => l.msg === 'request failed' && Number(l.level) >= 40).length, 0);
   while (!answered) await tick();
+});
+
+test('access log: a batched logger writes every line once and in order, and close() writes what waits', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ricochet-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const fd = openSync(join(dir, 'out.log'), 'w');
+  t.after(() => closeSync(fd));
+  const { logger, close } = createLogger('info', { dest: fd });
+  logger.info({ n: 0 }, 'before');
+  // Past the 16 KiB batch bound, so one batch goes out before close() and the rest waits.
+  const lines = Array.from({ length: 200 }, (_, i) => `{"level":30,"n":${i + 1},"pad":"${'x'.repeat(100)}","msg":"request"}\n`);
+  for (const line of lines) writeLogLine(logger, line);
+  await close();
+  const written = readFileSync(join(dir, 'out.log'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(
+    written.map((l) => l.n),
+    Array.from({ length: 201 }, (_, i) => i),
+  );
+  assert.equal(written[0].msg, 'before');
 });
