@@ -43,7 +43,9 @@ export function accepts(host: string, port: number, signal?: AbortSignal): Promi
     };
     const onAbort = (): void => done(false);
     signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => done(true));
+    // A connection to an ephemeral port nobody listens on can pick that same port as its own
+    // and connect to itself (TCP simultaneous open): that is no listener.
+    socket.once('connect', () => done(socket.localPort !== socket.remotePort || socket.localAddress !== socket.remoteAddress));
     socket.once('error', () => done(false));
   });
 }
