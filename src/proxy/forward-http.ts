@@ -4,11 +4,11 @@
  * header or a JSON replay body makes it a replay (the response is drained and dropped, spec
  * §1.3); anything else streams to the client with backpressure.
  */
-import { serviceFor } from '../catalog/snapshot.ts';
 import type { Machine, Service } from '../catalog/types.ts';
 import { isReplayJsonContentType } from '../replay/directive.ts';
 import type { ReplayResponse } from '../replay/plan.ts';
-import type { RequestContext, Target } from './context.ts';
+import type { RequestContext } from './context.ts';
+import type { Pick } from './pick-machine.ts';
 import { ProxyError, type ErrorCode } from './errors.ts';
 import { responseHeaders } from './response-headers.ts';
 import type { ProxyRuntime } from './runtime.ts';
@@ -21,14 +21,8 @@ export const REPLAY_JSON_MAX_BYTES = 64 * 1024;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-export async function forwardHttp(
-  rt: ProxyRuntime,
-  ctx: RequestContext,
-  target: Target,
-  machine: Machine,
-  service: Service,
-  head: UpstreamHead,
-): Promise<ReplayResponse | null> {
+export async function forwardHttp(rt: ProxyRuntime, ctx: RequestContext, pick: Pick, head: UpstreamHead): Promise<ReplayResponse | null> {
+  const { machine, service, port } = pick;
   const res = ctx.res!;
   const pool = rt.pools.get(originOf(machine, service));
   const release = rt.load.acquire(machine.id);
@@ -50,9 +44,8 @@ export async function forwardHttp(
           replay = { machine, status: statusCode, headers, sink };
           return sink;
         }
-        const port = serviceFor(machine, ctx.publicPort)?.port;
         // writeHead throws, sending nothing, on a header value Node will not send (PC06).
-        res.writeHead(statusCode, responseHeaders(ctx, headers, port?.http_options?.response));
+        res.writeHead(statusCode, responseHeaders(ctx, headers, port.http_options?.response));
         ctx.hops.push({ app: machine.app, machine: machine.id, region: machine.region, status: statusCode });
         ctx.status = statusCode;
         ctx.responded = true;

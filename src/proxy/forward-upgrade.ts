@@ -6,10 +6,11 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Machine, Service } from '../catalog/types.ts';
+import type { Machine } from '../catalog/types.ts';
 import { isReplayJsonContentType } from '../replay/directive.ts';
 import type { ReplayResponse } from '../replay/plan.ts';
-import type { RequestContext, Target } from './context.ts';
+import type { RequestContext } from './context.ts';
+import type { Pick } from './pick-machine.ts';
 import { ProxyError } from './errors.ts';
 import { originOf, REPLAY_JSON_MAX_BYTES, ReplaySink, upstreamError } from './forward-http.ts';
 import { responseHeaders } from './response-headers.ts';
@@ -32,15 +33,8 @@ interface ParsedHead extends ResponseHead {
   rest: Buffer;
 }
 
-export async function forwardUpgrade(
-  rt: ProxyRuntime,
-  ctx: RequestContext,
-  target: Target,
-  machine: Machine,
-  service: Service,
-  head: UpstreamHead,
-): Promise<ReplayResponse | null> {
-  void target;
+export async function forwardUpgrade(rt: ProxyRuntime, ctx: RequestContext, pick: Pick, head: UpstreamHead): Promise<ReplayResponse | null> {
+  const { machine, service } = pick;
   const client = ctx.socket!;
   const url = new URL(originOf(machine, service));
   // Count the connection from before it opens, so concurrent upgrades see it (hard limit).

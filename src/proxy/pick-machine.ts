@@ -7,8 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { atHardLimit, candidates, type Candidate, type CandidateQuery, type MachineView } from '../balancer/candidates.ts';
-import { serviceFor, SOFT_LIMIT_DEFAULT } from '../catalog/snapshot.ts';
-import type { Machine, Service } from '../catalog/types.ts';
+import { serviceFor, SOFT_LIMIT_DEFAULT, type ServiceMatch } from '../catalog/snapshot.ts';
+import type { Machine, Service, ServicePort } from '../catalog/types.ts';
 import type { RequestContext, Target } from './context.ts';
 import { ProxyError } from './errors.ts';
 import type { ProxyRuntime } from './runtime.ts';
@@ -16,6 +16,8 @@ import type { ProxyRuntime } from './runtime.ts';
 export interface Pick {
   machine: Machine;
   service: Service;
+  /** The service's entry for the request's public port (its `http_options`). */
+  port: ServicePort;
   /** The preferred instance that could not take the request (spec §1.5), if any. */
   preferredUnavailable: string | null;
 }
@@ -83,10 +85,10 @@ async function pickAmong(
   /** performance.now() when this request first queued at the hard limit, or null. */
   let queuedAt: number | null = null;
   for (;;) {
-    const services = new Map<string, Service>();
+    const services = new Map<string, ServiceMatch>();
     const views: MachineView[] = [];
-    for (const { machine, service } of rt.catalog.snapshot.machinesOnPort(target.app.name, ctx.publicPort)) {
-      services.set(machine.id, service);
+    for (const { machine, service, port } of rt.catalog.snapshot.machinesOnPort(target.app.name, ctx.publicPort)) {
+      services.set(machine.id, { service, port });
       views.push(viewOf(rt, machine, service));
     }
     if (target.instance !== null && !services.has(target.instance)) {
@@ -157,11 +159,11 @@ function soleCandidate(rt: ProxyRuntime, ctx: RequestContext, target: Target, tr
   }
   const list = rt.catalog.snapshot.machinesOnPort(target.app.name, ctx.publicPort);
   if (list.length !== 1) return null;
-  const { machine, service } = list[0];
+  const { machine, service, port } = list[0];
   const hard = service.concurrency?.hard_limit;
   if (machine.state !== 'started' || machine.cordoned || !rt.health.healthy(machine.id)) return null;
   if (hard !== undefined && rt.load.load(machine.id) >= hard) return null;
-  return { machine, service, preferredUnavailable: null };
+  return { machine, service, port, preferredUnavailable: null };
 }
 
 function firstOf(ranked: Generator<Candidate>): Candidate | undefined {
@@ -193,13 +195,13 @@ async function wake(
   rt: ProxyRuntime,
   target: Target,
   candidate: Candidate,
-  services: ReadonlyMap<string, Service>,
+  services: ReadonlyMap<string, ServiceMatch>,
   preferredUnavailable: string | null,
 ): Promise<Pick> {
   const id = candidate.machine.id;
-  const service = services.get(id) as Service;
+  const { service, port } = services.get(id) as ServiceMatch;
   if (!candidate.needsStart) {
-    return { machine: rt.catalog.snapshot.machine(id) as Machine, service, preferredUnavailable };
+    return { machine: rt.catalog.snapshot.machine(id) as Machine, service, port, preferredUnavailable };
   }
   const count = held.get(rt) ?? 0;
   const max = rt.config.machines.max_held_requests;
@@ -214,7 +216,7 @@ async function wake(
   try {
     // The supervisor's start is single-flight per machine: every held request shares one wake.
     const machine = await waitWithDeadline(rt.starter.start(id), target);
-    return { machine, service, preferredUnavailable };
+    return { machine, service, port, preferredUnavailable };
   } finally {
     held.set(rt, (held.get(rt) ?? 1) - 1);
   }

@@ -183,7 +183,7 @@ async function deliverWithRetries(
     const headers = buildUpstreamHeaders(rt, ctx, target, pick);
     try {
       const forward = ctx.socket === null ? forwardHttp : forwardUpgrade;
-      return await forward(rt, ctx, target, pick.machine, pick.service, headers);
+      return await forward(rt, ctx, pick, headers);
     } catch (error) {
       const failure = toProxyError(error);
       // Retry only when the machine never saw the request and the body can be sent again.
