@@ -3,8 +3,8 @@
  * hop of it goes: the first hop from the Host header and the client's routing headers, later
  * hops from a `fly-replay` directive.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ClientExchange } from '../downstream/http-server.ts';
 import type { App, Machine } from '../catalog/types.ts';
 import type { Snapshot } from '../catalog/snapshot.ts';
 import type { RegionChoice } from '../replay/regions.ts';
@@ -72,10 +72,9 @@ export interface RequestContext {
   start: number;
   /** µs since the epoch at arrival (X-Request-Start). */
   startMicros: number;
-  req: IncomingMessage;
-  /** The response, or null for an upgrade request (which answers on `socket`). */
-  res: ServerResponse | null;
-  /** The client socket of an upgrade request. */
+  /** The exchange with the client: the request head and body, and the response to write. */
+  exchange: ClientExchange;
+  /** The client socket of an upgrade request, which answers on it; null for any other request. */
   socket: Duplex | null;
   upgradeHead: Buffer | null;
   publicPort: number;
@@ -83,6 +82,8 @@ export interface RequestContext {
   method: string;
   /** Path and query as the client sent them. */
   url: string;
+  /** The HTTP version the client spoke: "1.1" or "1.0". */
+  httpVersion: string;
   /** Host without port, lowercase. */
   host: string;
   headers: ClientRequestHeaders;

@@ -23,7 +23,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 
 export async function forwardHttp(rt: ProxyRuntime, ctx: RequestContext, pick: Pick, head: UpstreamHead): Promise<ReplayResponse | null> {
   const { machine, service, port } = pick;
-  const res = ctx.res!;
+  const exchange = ctx.exchange;
   const pool = rt.pools.get(originOf(machine, service));
   const release = rt.load.acquire(machine.id);
   let replay: ReplayResponse | null = null;
@@ -44,13 +44,11 @@ export async function forwardHttp(rt: ProxyRuntime, ctx: RequestContext, pick: P
           replay = { machine, status: statusCode, headers, sink };
           return sink;
         }
-        // writeHead throws, sending nothing, on a header value Node will not send (PC06).
-        res.writeHead(statusCode, responseHeaders(ctx, headers, port.http_options?.response));
+        exchange.writeHead(statusCode, responseHeaders(ctx, headers, port.http_options?.response));
         ctx.hops.push({ app: machine.app, machine: machine.id, region: machine.region, status: statusCode });
         ctx.status = statusCode;
         ctx.responded = true;
-        // A ServerResponse is a BodySink; its `once` overloads are wider than the interface.
-        return res as BodySink;
+        return exchange;
       },
     );
   } catch (error) {

@@ -3,9 +3,8 @@
  * local port `[listen] ports` maps it to, and opens or closes servers as the catalog changes.
  * Every request and upgrade becomes a RequestContext handed to the pipeline.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
+import { HttpServer, type ClientExchange, type HttpServerOptions } from '../downstream/http-server.ts';
 import { BodyBuffer } from '../replay/body-buffer.ts';
 import { Cancellation } from './cancellation.ts';
 import type { ListenConfig } from '../config/types.ts';
@@ -19,8 +18,16 @@ import type { ProxyRuntime } from './runtime.ts';
 /** CLIENT_KEEPALIVE_MS keeps idle client connections open (longer than common LB idle timeouts). */
 export const CLIENT_KEEPALIVE_MS = 65_000;
 
+/** CLIENT_TIMEOUTS bound what a client may make a public listener wait for (docs/decisions.md). */
+export const CLIENT_TIMEOUTS: HttpServerOptions = {
+  headTimeoutMs: 60_000,
+  bodyTimeoutMs: 60_000,
+  keepAliveMs: CLIENT_KEEPALIVE_MS,
+  lingerMs: 2_000,
+};
+
 interface Listener {
-  server: Server;
+  server: HttpServer;
   host: string;
   localPort: number;
 }
@@ -31,10 +38,8 @@ export class PublicListeners {
   /** Ports whose server is being opened: a reconcile that overlaps joins the open under way. */
   #opening = new Map<number, Promise<void>>();
   /** Servers taken out of service while connections may still use them. */
-  #retired = new Set<Server>();
+  #retired = new Set<HttpServer>();
   #inflight = 0;
-  /** Client sockets of upgrade requests: the HTTP server no longer manages them. */
-  #upgraded = new Set<Duplex>();
   #idle: (() => void) | null = null;
   #closing = false;
 
@@ -92,9 +97,7 @@ export class PublicListeners {
     const { server } = listener;
     this.#listeners.delete(port);
     this.#retired.add(server);
-    server.keepAliveTimeout = 1;
-    server.close(() => this.#retired.delete(server));
-    server.closeIdleConnections();
+    void server.close().then(() => this.#retired.delete(server));
     this.#rt.logger.info({ port }, 'listener closed');
   }
 
@@ -105,8 +108,7 @@ export class PublicListeners {
     const servers = [...this.#listeners.values()].map((l) => l.server).concat([...this.#retired]);
     this.#listeners.clear();
     this.#retired.clear();
-    const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    for (const server of servers) server.closeIdleConnections();
+    const closed = servers.map((server) => server.close());
     if (this.#inflight > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -115,37 +117,21 @@ export class PublicListeners {
       ]);
       clearTimeout(timer);
     }
-    for (const server of servers) server.closeAllConnections();
-    for (const socket of this.#upgraded) socket.destroy();
+    for (const server of servers) server.destroyConnections();
     await Promise.all(closed);
   }
 
   async #open(publicPort: number): Promise<void> {
     const { host, port: wantedPort } = listenAddress(this.#rt.config.listen, publicPort);
-    const server = createServer({ keepAliveTimeout: CLIENT_KEEPALIVE_MS });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#track(this.#context(req, res, null, null, publicPort)));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => {});
-      this.#upgraded.add(socket);
-      socket.once('close', () => this.#upgraded.delete(socket));
-      this.#track(this.#context(req, null, socket, head, publicPort));
-    });
-    server.on('clientError', (error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-      this.#rt.logger.debug({ err: error, port: publicPort }, 'bad request from client');
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(wantedPort, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const localPort = (server.address() as { port: number }).port;
+    const server = new HttpServer(
+      (exchange) => this.#track(this.#context(exchange, publicPort)),
+      CLIENT_TIMEOUTS,
+      (error, client) => this.#rt.logger.debug({ err: error, port: publicPort, client }, 'bad request from client'),
+    );
+    const localPort = await server.listen(wantedPort, host);
     if (this.#closing) {
       // The node began shutting down while this port opened.
-      server.close();
+      void server.close();
       return;
     }
     this.#listeners.set(publicPort, { server, host, localPort });
@@ -159,30 +145,29 @@ export class PublicListeners {
     });
   }
 
-  #context(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null, head: Buffer | null, publicPort: number): RequestContext {
+  #context(exchange: ClientExchange, publicPort: number): RequestContext {
     const rt = this.#rt;
-    const headers = readRequestHeaders(req.rawHeaders);
+    const request = exchange.head;
+    const headers = readRequestHeaders(request.headers);
     const cancel = new Cancellation();
-    const closer = res ?? socket!;
-    closer.once('close', () => {
-      if (res === null || !res.writableFinished) cancel.cancel();
-    });
+    exchange.onAbort = () => cancel.cancel();
+    const upgrade = request.upgrade;
     return {
       id: newRequestId(rt.config.region),
       start: performance.now(),
       startMicros: Math.round((performance.timeOrigin + performance.now()) * 1000),
-      req,
-      res,
-      socket,
-      upgradeHead: head,
+      exchange,
+      socket: upgrade ? exchange.socket : null,
+      upgradeHead: exchange.upgradeHead,
       publicPort,
-      clientIp: normalizeIp(req.socket.remoteAddress ?? ''),
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      host: hostOnly(headers.host),
+      clientIp: normalizeIp(exchange.remoteAddress),
+      method: request.method,
+      url: request.url,
+      httpVersion: request.minor === 1 ? '1.1' : '1.0',
+      host: hostOnly(request.host),
       headers,
       upstreamBase: null,
-      body: headers.hasBody ? new BodyBuffer(req, rt.config.replay.max_body_bytes, headers.contentLength) : null,
+      body: exchange.body === null ? null : new BodyBuffer(exchange.body, rt.config.replay.max_body_bytes, request.contentLength),
       snapshot: rt.catalog.snapshot,
       app: null,
       hops: [],

@@ -96,8 +96,8 @@ export function readRequestHeaders(raw: readonly string[]): ClientRequestHeaders
         via = via === null ? value : `${via}, ${value}`;
         continue;
       case 'expect':
-        // Node's server already answered `Expect: 100-continue` (RFC 9110 §10.1.1): the body
-        // follows, and the machine must not wait to be asked for it again.
+        // Ricochet's server asks for the body itself when it first reads it (RFC 9110 §10.1.1):
+        // the machine must not wait to be asked for it again.
         continue;
     }
     if (lower.charCodeAt(0) === 102 /* f */ && lower.startsWith('fly-')) {
@@ -172,6 +172,19 @@ export function addForwardingHeaders(headers: string[], f: ForwardingFacts): voi
   );
   // X-Forwarded-Port may come from the client and is passed through (spec §7.1).
   if (!hasHeader(headers, 'x-forwarded-port')) headers.push('x-forwarded-port', port);
+}
+
+/**
+ * requestField is the value of the client's field `name` (lowercase), the values of repeated
+ * lines joined as one (`; ` for Cookie, RFC 9113 §8.2.3; else `, `), or undefined.
+ */
+export function requestField(headers: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i].length !== name.length || headers[i].toLowerCase() !== name) continue;
+    value = value === undefined ? headers[i + 1] : `${value}${name === 'cookie' ? '; ' : ', '}${headers[i + 1]}`;
+  }
+  return value;
 }
 
 /** hasHeader says whether a flat header list has `name` (lowercase). */

@@ -6,7 +6,6 @@
 import type { RequestContext } from './context.ts';
 import { ProxyError } from './errors.ts';
 import type { ProxyRuntime } from './runtime.ts';
-import { STATUS_CODES } from 'node:http';
 
 export function respondError(rt: ProxyRuntime, ctx: RequestContext, error: ProxyError): void {
   const status = error.status;
@@ -14,41 +13,33 @@ export function respondError(rt: ProxyRuntime, ctx: RequestContext, error: Proxy
   const level = error.source === 'downstream' || status < 500 ? 'info' : 'warn';
   rt.logger[level]({ request: ctx.id, code: error.code, reason: error.message, err: error.cause ?? undefined }, 'request failed');
   if (ctx.responded || (error.code === 'RC03' && ctx.cancel.cancelled)) {
-    ctx.res?.destroy();
-    ctx.socket?.destroy();
+    ctx.exchange.destroy();
     return;
   }
   ctx.status = status;
   ctx.responded = true;
   const body = `${error.code}: ${error.message}\nrequest id: ${ctx.id}\n`;
-  const headers: Record<string, string> = {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    'fly-request-id': ctx.id,
-    'ricochet-error': error.code,
-    ...error.headers,
-  };
-  if (ctx.res !== null) {
-    ctx.res.writeHead(status, headers);
-    ctx.res.end(body);
-    return;
-  }
-  writeRaw(ctx, status, { ...headers, connection: 'close' }, body);
+  const headers = [
+    'content-type', 'text/plain; charset=utf-8',
+    'content-length', String(Buffer.byteLength(body)),
+    'fly-request-id', ctx.id,
+    'ricochet-error', error.code,
+  ];
+  for (const [name, value] of Object.entries(error.headers)) headers.push(name, value);
+  respond(ctx, status, headers, body);
 }
 
 /** respondRedirect answers a permanent redirect (force_https, spec §7.3). */
 export function respondRedirect(ctx: RequestContext, location: string): void {
   ctx.status = 301;
   ctx.responded = true;
-  const headers = { location, 'content-length': '0', 'fly-request-id': ctx.id };
-  if (ctx.res !== null) ctx.res.writeHead(301, headers).end();
-  else writeRaw(ctx, 301, { ...headers, connection: 'close' }, '');
+  respond(ctx, 301, ['location', location, 'content-length', '0', 'fly-request-id', ctx.id], '');
 }
 
-/** writeRaw answers on the raw socket of an upgrade request. */
-function writeRaw(ctx: RequestContext, status: number, headers: Record<string, string>, body: string): void {
-  const socket = ctx.socket!;
-  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
-  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
-  socket.end(`${head}\r\n${body}`);
+/** respond writes a whole response; an upgrade request's answer closes its connection. */
+function respond(ctx: RequestContext, status: number, headers: string[], body: string): void {
+  const exchange = ctx.exchange;
+  if (ctx.socket !== null) exchange.keepAlive = false;
+  exchange.writeHead(status, headers);
+  exchange.end(body);
 }

@@ -39,7 +39,7 @@ export function responseHeaders(
   if (pristine) {
     if (via !== null) out.push('via', via);
   } else {
-    const ours = `${ctx.req.httpVersion} ricochet`;
+    const ours = `${ctx.httpVersion} ricochet`;
     out.push('via', via === null ? ours : `${via}, ${ours}`, 'fly-request-id', ctx.id);
     if (!hasServer) out.push('server', SERVER_HEADER);
   }

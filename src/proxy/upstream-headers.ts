@@ -27,7 +27,7 @@ export function buildUpstreamHeaders(rt: ProxyRuntime, ctx: RequestContext, targ
       startMicros: ctx.startMicros,
       forwardedFor: ctx.headers.forwardedFor,
       via: ctx.headers.via,
-      httpVersion: ctx.req.httpVersion,
+      httpVersion: ctx.httpVersion,
     });
     ctx.upstreamBase = base;
   }

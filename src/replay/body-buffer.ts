@@ -7,7 +7,6 @@
  * start, the kept ones first, then pulls live ones from the source. Once more than `capBytes` has
  * been read the kept chunks are released, and a new reader is refused with PA01.
  */
-import type { Readable } from 'node:stream';
 import { ProxyError } from '../proxy/errors.ts';
 
 export class BodyBuffer {
@@ -21,9 +20,9 @@ export class BodyBuffer {
   #ended = false;
   #pulling: Promise<void> | null = null;
 
-  constructor(source: Readable, capBytes: number, declaredLength: number | null) {
+  constructor(source: AsyncIterable<Buffer>, capBytes: number, declaredLength: number | null) {
     this.capBytes = capBytes;
-    this.#source = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    this.#source = source[Symbol.asyncIterator]();
     // A body declared larger than the cap can never be replayed; say so before reading it.
     if (declaredLength !== null && declaredLength > capBytes) this.#overflowed = true;
   }

@@ -8,6 +8,7 @@ import type { App, Machine, ReplayCacheRule } from '../catalog/types.ts';
 import { serviceFor } from '../catalog/snapshot.ts';
 import type { RequestContext, Target } from '../proxy/context.ts';
 import type { ProxyRuntime } from '../proxy/runtime.ts';
+import { requestField } from '../proxy/request-headers.ts';
 import type { CacheRequest, CachedRoute } from './cache.ts';
 import { wantsBypass } from './cache.ts';
 import { selectSessionRule } from './cache-session-rule.ts';
@@ -110,10 +111,7 @@ function cacheRequest(ctx: RequestContext): CacheRequest {
   return {
     host: ctx.host,
     path: q === -1 ? ctx.url : ctx.url.slice(0, q),
-    // node:http builds the headers object on first use: only session rules need it.
-    header: (name) => {
-      const value = ctx.req.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
+    // Only session rules read the client's fields: they are looked up then, not before.
+    header: (name) => requestField(ctx.exchange.head.headers, name),
   };
 }

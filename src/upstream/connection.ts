@@ -28,7 +28,7 @@ export interface CancelHook {
   onCancel: (() => void) | null;
 }
 
-/** BodySink is where a response body goes: a ServerResponse, or a sink that inspects it. */
+/** BodySink is where a response body goes: the client exchange, or a sink that inspects it. */
 export interface BodySink {
   /** write takes a piece of the body; false asks to wait for 'drain'. May throw to stop. */
   write(chunk: Buffer): boolean;
