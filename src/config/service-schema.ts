@@ -59,9 +59,18 @@ export const replayCacheRuleSchema = z.object({
     .describe('Honour `fly-replay-cache-control: skip` from clients.'),
 });
 
-const responseHeaderValue = z.union([z.string(), z.array(z.string()), z.literal(false)], {
+/** A field value a response may carry: no control characters but HTAB (RFC 9110 §5.5). */
+const fieldValue = z.string().regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, {
+  error: 'is not a header value: it has a control character (CR, LF, NUL …)',
+});
+
+const responseHeaderValue = z.union([fieldValue, z.array(fieldValue), z.literal(false)], {
   error: 'is not a header value (a string, an array of strings, or false to remove the header)',
 });
+
+const FIELD_NAME_MESSAGE = "is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)";
+/** A field name (RFC 9110 §5.6.2). */
+const fieldName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: FIELD_NAME_MESSAGE });
 
 export const httpOptionsSchema = z.object({
   compress: z.boolean().optional().describe('Compress responses at the edge.'),
@@ -71,7 +80,9 @@ export const httpOptionsSchema = z.object({
   response: z
     .object({
       headers: z
-        .record(z.string().min(1), responseHeaderValue)
+        .record(fieldName, responseHeaderValue, {
+          error: (issue) => (issue.code === 'invalid_key' ? FIELD_NAME_MESSAGE : undefined),
+        })
         .optional()
         .describe('Response headers to set; false removes the header.'),
       pristine: z.boolean().optional().describe('Leave the response headers untouched.'),

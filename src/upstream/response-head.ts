@@ -26,8 +26,13 @@ export class BadResponseError extends Error {
   readonly code = 'UPSTREAM_BAD_RESPONSE';
 }
 
-/** STRAY_BYTES finds a NUL, or a CR or LF that is not part of a CRLF line end (RFC 9112 §2.2). */
-const STRAY_BYTES = /\0|\r(?!\n)|(?<!\r)\n/;
+/**
+ * STRAY_BYTES finds a control character other than HTAB, or a CR or LF that is not part of a CRLF
+ * line end (RFC 9112 §2.2, RFC 9110 §5.5): none of them may reach a client in a forwarded field.
+ */
+const STRAY_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+/** TOKEN is a field name (RFC 9110 §5.6.2). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** HEAD_END is the blank line that ends a head. */
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -41,7 +46,7 @@ export function findHeadEnd(buf: Buffer): number {
 /** parseResponseHead parses `text`: the head up to, not including, its blank line. */
 export function parseResponseHead(text: string): ResponseHead {
   // One pass over the head for the bytes no line may hold, so that no line runs into another.
-  if (STRAY_BYTES.test(text)) throw new BadResponseError('bare CR, bare LF or NUL in the response head');
+  if (STRAY_BYTES.test(text)) throw new BadResponseError('a control character, bare CR or bare LF in the response head');
   let eol = text.indexOf('\r\n');
   if (eol === -1) eol = text.length;
   // "HTTP/1.1 200 OK": version, three-digit status, optional reason (RFC 9112 §4).
@@ -66,12 +71,13 @@ export function parseResponseHead(text: string): ResponseHead {
     let end = text.indexOf('\r\n', start);
     if (end === -1) end = text.length;
     const colon = text.indexOf(':', start);
-    // No name, a folded line (obs-fold), or whitespace before the colon (RFC 9112 §5.1, §5.2).
-    // The names forwarded are checked again by node:http when the response is written.
-    if (colon === -1 || colon >= end || colon === start || isSpace(text.charCodeAt(start)) || isSpace(text.charCodeAt(colon - 1))) {
+    // No name, a folded line (obs-fold), or whitespace before the colon (RFC 9112 §5.1, §5.2):
+    // the name must be a token, as it goes to the client as it is.
+    let name = colon === -1 || colon >= end ? '' : text.slice(start, colon);
+    if (!TOKEN.test(name)) {
       throw new BadResponseError(`bad header line ${JSON.stringify(text.slice(start, Math.min(end, start + 64)))}`);
     }
-    const name = text.slice(start, colon).toLowerCase();
+    name = name.toLowerCase();
     const value = trimOws(text, colon + 1, end);
     start = end + 2;
     switch (name) {

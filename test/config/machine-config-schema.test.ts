@@ -131,6 +131,18 @@ const REJECTED: [config: unknown, path: (string | number)[]][] = [
     { services: [{ internal_port: 80, ports: [{ port: 80, http_options: { replay_cache: [{ path_prefix: '/a', ttl_seconds: 1, type: 'cookie', name: 's' }] } }] }] },
     ['services', 0, 'ports', 0, 'http_options', 'replay_cache', 0, 'ttl_seconds'],
   ],
+  [
+    { services: [{ internal_port: 80, ports: [{ port: 80, http_options: { response: { headers: { 'X-A': 'ok\r\nSet-Cookie: x=1' } } } }] }] },
+    ['services', 0, 'ports', 0, 'http_options', 'response', 'headers', 'X-A'],
+  ],
+  [
+    { services: [{ internal_port: 80, ports: [{ port: 80, http_options: { response: { headers: { 'X-A': ['ok', 'a\0b'] } } } }] }] },
+    ['services', 0, 'ports', 0, 'http_options', 'response', 'headers', 'X-A', 1],
+  ],
+  [
+    { services: [{ internal_port: 80, ports: [{ port: 80, http_options: { response: { headers: { 'Bad Name': 'x' } } } }] }] },
+    ['services', 0, 'ports', 0, 'http_options', 'response', 'headers', 'Bad Name'],
+  ],
   [{ checks: { web: { type: 'http' } } }, ['checks', 'web', 'port']],
   [{ init: { exec: [] } }, ['init', 'exec']],
   [{ restart: { policy: 'never' } }, ['restart', 'policy']],
