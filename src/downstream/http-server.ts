@@ -149,6 +149,10 @@ class ClientConnection {
   since: number;
   /** Bytes of a request head being read, or of a pipelined request waiting its turn. */
   buf: Buffer | null = null;
+  /** The buffer `buf` grows in once a head spans reads; `buf` is its first bytes. */
+  #store: Buffer | null = null;
+  /** How much of `buf` was searched for the end of the head without finding it. */
+  #scanned = 0;
   exchange: ClientExchange | null = null;
 
   constructor(server: HttpServer, socket: net.Socket) {
@@ -166,7 +170,7 @@ class ClientConnection {
     switch (this.state) {
       case HEAD:
         if (this.buf === null) this.since = this.server.now;
-        this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+        this.#append(chunk);
         this.#readHead();
         return;
       case BUSY: {
@@ -178,12 +182,34 @@ class ClientConnection {
           rest = chunk.subarray(used);
         }
         // The next request waits for this response, unparsed, with the client paused.
-        this.buf = this.buf === null ? rest : Buffer.concat([this.buf, rest]);
+        this.#append(rest);
         this.socket.pause();
         return;
       }
       // CLOSING: what a closing client still sends is dropped.
     }
+  }
+
+  /**
+   * #append adds `chunk` to `buf`. A head that spans reads is gathered in one buffer that doubles
+   * as it fills, so a client sending a byte at a time costs no more than one sending it at once.
+   */
+  #append(chunk: Buffer): void {
+    const buf = this.buf;
+    if (buf === null) {
+      this.buf = chunk;
+      return;
+    }
+    const length = buf.length + chunk.length;
+    let store = this.#store;
+    const inStore = store !== null && buf.buffer === store.buffer && buf.byteOffset === store.byteOffset;
+    if (!inStore || length > store!.length) {
+      store = Buffer.allocUnsafe(Math.max(length * 2, 4096));
+      buf.copy(store);
+      this.#store = store;
+    }
+    chunk.copy(store!, buf.length);
+    this.buf = store!.subarray(0, length);
   }
 
   /** #readHead starts an exchange for the request head at the start of `buf`, once it is whole. */
@@ -192,12 +218,16 @@ class ClientConnection {
     let start = 0;
     // RFC 9112 §2.2: empty lines before a request line are ignored.
     while (buf[start] === 13 && buf[start + 1] === 10) start += 2;
-    const end = buf.indexOf(HEAD_END, start);
+    // Search only what came since the last search, and the 3 bytes before it.
+    const end = buf.indexOf(HEAD_END, Math.max(start, this.#scanned - 3));
+    this.#scanned = end === -1 ? buf.length : 0;
     if (end === -1 || end - start > MAX_REQUEST_HEAD_BYTES) {
-      if (end !== -1 || buf.length - start > MAX_REQUEST_HEAD_BYTES) {
+      // A head of the largest size may still be waiting for up to 3 bytes of its blank line.
+      if (end !== -1 || buf.length - start >= MAX_REQUEST_HEAD_BYTES + HEAD_END.length) {
         this.#refuse(new BadRequestError(431, `request head over ${MAX_REQUEST_HEAD_BYTES} bytes`));
       } else if (start === buf.length) {
         this.buf = null;
+        this.#scanned = 0;
       }
       return;
     }
@@ -211,6 +241,7 @@ class ClientConnection {
     }
     const restStart = end + 4;
     this.buf = null;
+    this.#store = null;
     this.state = BUSY;
     this.since = this.server.now;
     if (head.upgrade) {
@@ -236,8 +267,9 @@ class ClientConnection {
   finish(exchange: ClientExchange): void {
     if (this.exchange !== exchange) return;
     this.exchange = null;
-    // An upgrade request answered without switching protocols closes (it was not read as HTTP after).
-    if (!exchange.keepAlive || this.state === UPGRADED) {
+    // An upgrade request answered without switching protocols closes (it was not read as HTTP after);
+    // so does every connection of a closing server, even one whose response head said keep-alive.
+    if (!exchange.keepAlive || this.state === UPGRADED || this.server.closing) {
       this.close();
       return;
     }
@@ -387,6 +419,8 @@ class RequestBody implements AsyncIterable<Buffer>, AsyncIterator<Buffer> {
 
   /** take reads the body's part of `chunk` and returns how many bytes of it were the body's. */
   take(chunk: Buffer): number {
+    // A failed body stays failed: what the client sends after it is dropped, never read as body.
+    if (this.#error !== null) return chunk.length;
     let used: number;
     if (this.#decoder !== null) {
       try {

@@ -5,6 +5,8 @@
  * BadRequestError with the status to answer, never a guess.
  */
 
+import { FORBIDDEN_HEAD_BYTES, hasToken, parseContentLength, TOKEN, trimOws } from '../http1/fields.ts';
+
 /** MAX_REQUEST_HEAD_BYTES bounds a request head (Node's server allowed 16 KiB; nginx's large buffers 32 KiB). */
 export const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
 
@@ -42,19 +44,14 @@ export class BadRequestError extends Error {
   }
 }
 
-/** STRAY_BYTES is a control character other than HTAB, or a CR or LF outside a CRLF (RFC 9112 §2.2, §5.5). */
-const STRAY_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
-/** TOKEN is a method or a field name (RFC 9110 §5.6.2): whitespace before a colon, or an obs-fold, fails it. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** TARGET is a request target's characters: visible ASCII (RFC 9112 §3.2, RFC 3986). */
 const TARGET = /^[!-~]+$/;
 /** ABSOLUTE_FORM is `http://authority/rest` (RFC 9112 §3.2.2); userinfo is refused. */
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#@]+)([/?].*)?$/i;
-const DIGITS = /^[0-9]{1,15}$/;
 
 /** parseRequestHead parses `text`: the head up to, not including, its blank line. */
 export function parseRequestHead(text: string): RequestHead {
-  if (STRAY_BYTES.test(text)) throw new BadRequestError(400, 'a control character, bare CR or bare LF in the request head');
+  if (FORBIDDEN_HEAD_BYTES.test(text)) throw new BadRequestError(400, 'a control character, bare CR or bare LF in the request head');
   let eol = text.indexOf('\r\n');
   if (eol === -1) eol = text.length;
   const sp1 = text.indexOf(' ');
@@ -65,6 +62,8 @@ export function parseRequestHead(text: string): RequestHead {
   if (!TOKEN.test(method)) throw new BadRequestError(400, 'the method is not a token');
   if (!TARGET.test(url)) throw new BadRequestError(400, 'the request target has characters outside visible ASCII');
   const minor = httpMinor(text, sp2 + 1, eol);
+  // CONNECT asks for a tunnel, which a public listener does not open, whatever the target's form (RFC 9110 §9.3.6).
+  if (method === 'CONNECT') throw new BadRequestError(501, 'CONNECT is not supported');
 
   let host: string | null = null;
   let absolute = false;
@@ -75,8 +74,6 @@ export function parseRequestHead(text: string): RequestHead {
       absolute = true;
       const rest = form[2] ?? '';
       url = rest === '' ? '/' : rest.charCodeAt(0) === 63 /* ? */ ? `/${rest}` : rest;
-    } else if (method === 'CONNECT') {
-      throw new BadRequestError(501, 'CONNECT is not supported');
     } else if (url !== '*' || method !== 'OPTIONS') {
       throw new BadRequestError(400, 'the request target is not origin-form, absolute-form or OPTIONS *');
     }
@@ -97,7 +94,7 @@ export function parseRequestHead(text: string): RequestHead {
     if (colon <= pos || colon > next) throw new BadRequestError(400, 'a header line has no name or no colon');
     const name = text.slice(pos, colon);
     if (!TOKEN.test(name)) throw new BadRequestError(400, `the header name ${JSON.stringify(name)} is not a token`);
-    const value = fieldValue(text, colon + 1, next);
+    const value = trimOws(text, colon + 1, next);
     pos = next + 2;
     // Only the fields that frame the message are looked at here; most are none of them.
     switch (name.length) {
@@ -122,10 +119,8 @@ export function parseRequestHead(text: string): RequestHead {
         break;
       case 14:
         if (name.toLowerCase() === 'content-length') {
-          const length = parseLength(value);
-          if (length === -1 || (contentLength !== null && length !== contentLength)) {
-            throw new BadRequestError(400, 'Content-Length is not one non-negative integer');
-          }
+          const length = parseContentLength(value);
+          if (length === -1 || contentLength !== null) throw new BadRequestError(400, 'Content-Length is not one non-negative integer');
           contentLength = length;
         }
         break;
@@ -151,7 +146,7 @@ export function parseRequestHead(text: string): RequestHead {
     }
     chunked = true;
   }
-  const tokens = connection === '' ? null : connection.toLowerCase();
+  const tokens = connection.toLowerCase();
   const keepAlive = minor === 1 ? !hasToken(tokens, 'close') : hasToken(tokens, 'keep-alive');
   let expectContinue = false;
   if (expect !== null) {
@@ -172,41 +167,17 @@ export function parseRequestHead(text: string): RequestHead {
   };
 }
 
-/** httpMinor reads "HTTP/1.1" or "HTTP/1.0"; another HTTP version is 505, anything else 400. */
+/**
+ * httpMinor reads "HTTP/1.1" or "HTTP/1.0"; a later 1.x is read as 1.1 (RFC 9110 §2.5), another
+ * major version is 505, anything else 400.
+ */
 function httpMinor(text: string, start: number, end: number): number {
   if (end - start === 8 && text.startsWith('HTTP/1.', start)) {
     const minor = text.charCodeAt(start + 7) - 48;
-    if (minor === 0 || minor === 1) return minor;
+    if (minor >= 0 && minor <= 9) return minor === 0 ? 0 : 1;
   }
   if (/^HTTP\/[0-9]\.[0-9]$/.test(text.slice(start, end))) {
     throw new BadRequestError(505, `${text.slice(start, end)} is not supported; HTTP/1.1 and HTTP/1.0 are`);
   }
   throw new BadRequestError(400, 'the request line does not end in an HTTP version');
-}
-
-/** fieldValue is text[start, end) without leading and trailing spaces and tabs (String#trim also eats others). */
-function fieldValue(text: string, start: number, end: number): string {
-  while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
-  while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
-  return text.slice(start, end);
-}
-
-/** parseLength reads Content-Length, a list of equal values included (RFC 9110 §8.6); -1 if invalid. */
-function parseLength(value: string): number {
-  if (DIGITS.test(value)) return Number(value);
-  let length = -1;
-  for (const part of value.split(',')) {
-    const text = part.trim();
-    if (!DIGITS.test(text) || (length !== -1 && Number(text) !== length)) return -1;
-    length = Number(text);
-  }
-  return length;
-}
-
-/** hasToken says whether a lowercase comma-separated list has `token`. */
-function hasToken(list: string | null, token: string): boolean {
-  if (list === null) return false;
-  if (list === token) return true;
-  for (const part of list.split(',')) if (part.trim() === token) return true;
-  return false;
 }

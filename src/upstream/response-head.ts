@@ -4,7 +4,9 @@
  * client's: a malformed line is a BadResponseError, never a guess.
  */
 
-/** MAX_RESPONSE_HEAD_BYTES bounds a response head, as Node's server bounds a request head. */
+import { FORBIDDEN_HEAD_BYTES, hasToken, parseContentLength, TOKEN, trimOws } from '../http1/fields.ts';
+
+/** MAX_RESPONSE_HEAD_BYTES bounds a response head (twice what a client's request head may be). */
 export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
 export interface ResponseHead {
@@ -26,13 +28,6 @@ export class BadResponseError extends Error {
   readonly code = 'UPSTREAM_BAD_RESPONSE';
 }
 
-/**
- * STRAY_BYTES finds a control character other than HTAB, or a CR or LF that is not part of a CRLF
- * line end (RFC 9112 §2.2, RFC 9110 §5.5): none of them may reach a client in a forwarded field.
- */
-const STRAY_BYTES = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
-/** TOKEN is a field name (RFC 9110 §5.6.2). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** HEAD_END is the blank line that ends a head. */
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -46,7 +41,7 @@ export function findHeadEnd(buf: Buffer): number {
 /** parseResponseHead parses `text`: the head up to, not including, its blank line. */
 export function parseResponseHead(text: string): ResponseHead {
   // One pass over the head for the bytes no line may hold, so that no line runs into another.
-  if (STRAY_BYTES.test(text)) throw new BadResponseError('a control character, bare CR or bare LF in the response head');
+  if (FORBIDDEN_HEAD_BYTES.test(text)) throw new BadResponseError('a control character, bare CR or bare LF in the response head');
   let eol = text.indexOf('\r\n');
   if (eol === -1) eol = text.length;
   // "HTTP/1.1 200 OK": version, three-digit status, optional reason (RFC 9112 §4).
@@ -82,7 +77,8 @@ export function parseResponseHead(text: string): ResponseHead {
     start = end + 2;
     switch (name) {
       case 'content-length': {
-        const n = parseLength(value);
+        const n = parseContentLength(value);
+        if (n === -1) throw new BadResponseError(`bad Content-Length "${value.slice(0, 32)}"`);
         if (contentLength !== null && n !== contentLength) throw new BadResponseError('conflicting Content-Length headers');
         contentLength = n;
         break;
@@ -128,32 +124,3 @@ function threeDigits(text: string, at: number): number {
   return n;
 }
 
-/** MAX_LENGTH_DIGITS keeps a Content-Length within a safe integer. */
-const MAX_LENGTH_DIGITS = 15;
-
-function parseLength(value: string): number {
-  let n = 0;
-  for (let i = 0; i < value.length; i++) {
-    const d = value.charCodeAt(i) - 48;
-    if (d < 0 || d > 9 || i === MAX_LENGTH_DIGITS) throw new BadResponseError(`bad Content-Length "${value.slice(0, 32)}"`);
-    n = n * 10 + d;
-  }
-  if (value.length === 0) throw new BadResponseError('empty Content-Length');
-  return n;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9;
-}
-
-function trimOws(text: string, from: number, to: number): string {
-  while (from < to && isSpace(text.charCodeAt(from))) from++;
-  while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
-  return text.slice(from, to);
-}
-
-function hasToken(list: string, token: string): boolean {
-  if (list === '') return false;
-  if (!list.includes(',')) return list.trim() === token;
-  return list.split(',').some((t) => t.trim() === token);
-}
