@@ -128,7 +128,8 @@ test('requests held beyond max_held_requests are refused with 503 PM09 and Retry
 
 test('a wake that does not accept connections within start_timeout_ms answers 504 PM03', async (t) => {
   const dir = appDir(t);
-  const { url, node } = await startNode(t, config(dir, ['iad'], { top: '[machines]\nstart_timeout_ms = 300' }));
+  // The timeout also bounds the machine's first start, with the node: long enough for a loaded CI machine.
+  const { url, node } = await startNode(t, config(dir, ['iad'], { top: '[machines]\nstart_timeout_ms = 1500' }));
   await stopAll(node);
   writeFileSync(join(dir, 'no-listen'), '');
   const res = await send(url(), { host: 'cold.test' });
