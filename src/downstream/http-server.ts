@@ -48,6 +48,8 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
+/** COPY_WITH_HEAD_MAX_BYTES is the largest first body piece copied behind the head; a larger one goes beside it (writev). */
+const COPY_WITH_HEAD_MAX_BYTES = 16 * 1024;
 
 /** Connection states. */
 const HEAD = 0;
@@ -73,7 +75,7 @@ export class HttpServer {
     this.#onClientError = onClientError;
     this.options = options;
     // allowHalfOpen: a closing connection still takes what the client sends, and drops it.
-    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    this.#server = net.createServer({ allowHalfOpen: true }, (socket) => {
       this.#connections.add(new ClientConnection(this, socket));
     });
   }
@@ -120,14 +122,17 @@ export class HttpServer {
     return n;
   }
 
+  /** serve hands a connection's new exchange to the handler. */
   serve(exchange: ClientExchange): void {
     this.#handler(exchange);
   }
 
+  /** clientError reports a request the server answered itself. */
   clientError(error: BadRequestError | ClientTimeoutError, remoteAddress: string): void {
     this.#onClientError(error, remoteAddress);
   }
 
+  /** forget drops a closed connection. */
   forget(connection: ClientConnection): void {
     this.#connections.delete(connection);
   }
@@ -160,6 +165,7 @@ class ClientConnection {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.since = server.now;
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onEnd());
     socket.on('close', () => this.#onClose());
@@ -267,6 +273,8 @@ class ClientConnection {
   finish(exchange: ClientExchange): void {
     if (this.exchange !== exchange) return;
     this.exchange = null;
+    // The rest of a body the response did not wait for is never read: its reader stops now.
+    exchange.body?.fail(new ClientBodyError('the response ended before the request body'));
     // An upgrade request answered without switching protocols closes (it was not read as HTTP after);
     // so does every connection of a closing server, even one whose response head said keep-alive.
     if (!exchange.keepAlive || this.state === UPGRADED || this.server.closing) {
@@ -604,6 +612,13 @@ export class ClientExchange {
     }
     if (head === null) return data === null ? true : socket.write(data);
     if (data === null) return socket.write(head, 'latin1');
+    if (data.length > COPY_WITH_HEAD_MAX_BYTES) {
+      socket.cork();
+      socket.write(head, 'latin1');
+      const ok = socket.write(data);
+      socket.uncork();
+      return ok;
+    }
     // Head and body in one write: a small response leaves in one segment.
     const out = Buffer.allocUnsafe(head.length + data.length);
     out.write(head, 0, 'latin1');
