@@ -34,7 +34,7 @@ export async function forwardHttp(rt: ProxyRuntime, ctx: RequestContext, pick: P
         method: ctx.method,
         headers: head.headers,
         body: ctx.body === null ? null : ctx.body.reader(),
-        bodyLength: ctx.headers.contentLength !== null,
+        bodyLength: ctx.exchange.head.contentLength !== null,
         cancel: ctx.cancel,
       },
       ({ status: statusCode, headers }) => {

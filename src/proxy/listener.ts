@@ -152,10 +152,11 @@ export class PublicListeners {
     const cancel = new Cancellation();
     exchange.onAbort = () => cancel.cancel();
     const upgrade = request.upgrade;
+    const start = performance.now();
     return {
       id: newRequestId(rt.config.region),
-      start: performance.now(),
-      startMicros: Math.round((performance.timeOrigin + performance.now()) * 1000),
+      start,
+      startMicros: Math.round((performance.timeOrigin + start) * 1000),
       exchange,
       socket: upgrade ? exchange.socket : null,
       upgradeHead: exchange.upgradeHead,

@@ -19,15 +19,12 @@ export interface ClientRequestHeaders {
   /** Headers to forward, flat `[name, value, name, value, …]`, names as the client sent them. */
   forward: string[];
   hints: RoutingHints;
-  host: string;
   /** Existing X-Forwarded-For, to append to. */
   forwardedFor: string | null;
   /** Existing Via, to append to. */
   via: string | null;
   /** Upgrade protocol (e.g. "websocket") when the client asked for one. */
   upgrade: string | null;
-  hasBody: boolean;
-  contentLength: number | null;
 }
 
 /** HOP_BY_HOP_HEADERS are never forwarded (RFC 9110 §7.6.1). */
@@ -55,12 +52,9 @@ export function readRequestHeaders(raw: readonly string[]): ClientRequestHeaders
     cacheSkip: false,
   };
   let connectionTokens: Set<string> | null = null;
-  let host = '';
   let forwardedFor: string | null = null;
   let via: string | null = null;
   let upgrade: string | null = null;
-  let hasBody = false;
-  let contentLength: number | null = null;
   const forward: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
@@ -68,10 +62,6 @@ export function readRequestHeaders(raw: readonly string[]): ClientRequestHeaders
     const lower = name.toLowerCase();
     // Fast path: most headers are neither fly-*, hop-by-hop nor forwarding headers.
     switch (lower) {
-      case 'host':
-        host = value;
-        forward.push(name, value);
-        continue;
       case 'connection':
         for (const token of value.split(',')) {
           const t = token.trim().toLowerCase();
@@ -82,12 +72,7 @@ export function readRequestHeaders(raw: readonly string[]): ClientRequestHeaders
         upgrade = value;
         continue;
       case 'transfer-encoding':
-        hasBody = true;
-        continue;
-      case 'content-length':
-        contentLength = Number(value);
-        hasBody = contentLength > 0;
-        forward.push(name, value);
+        // The body goes to the machine with its length, or chunked anew (src/upstream/).
         continue;
       case 'x-forwarded-for':
         forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
@@ -112,9 +97,9 @@ export function readRequestHeaders(raw: readonly string[]): ClientRequestHeaders
     for (let i = 0; i < forward.length; i += 2) {
       if (!connectionTokens.has(forward[i].toLowerCase())) kept.push(forward[i], forward[i + 1]);
     }
-    return { forward: kept, hints, host, forwardedFor, via, upgrade, hasBody, contentLength };
+    return { forward: kept, hints, forwardedFor, via, upgrade };
   }
-  return { forward, hints, host, forwardedFor, via, upgrade, hasBody, contentLength };
+  return { forward, hints, forwardedFor, via, upgrade };
 }
 
 function readHint(hints: RoutingHints, name: string, value: string): void {
