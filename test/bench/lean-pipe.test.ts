@@ -12,6 +12,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startBackend as startHttpBackend } from '../harness/index.ts';
+import { RawClient } from '../downstream/http-test-client.ts';
 
 const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
 const PEER = fileURLToPath(new URL('../../bench/peers/lean-pipe.ts', import.meta.url));
@@ -98,94 +99,6 @@ async function startPeer(t: TestContext, upstreamPort: number): Promise<number> 
   const [line] = (await Promise.race([once(child.stdout, 'data'), exited])) as [Buffer];
   assert.match(String(line), /listening/);
   return port;
-}
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** RawClient writes bytes on one connection and reads whole responses back, in order. */
-class RawClient {
-  readonly socket: net.Socket;
-  text = '';
-  closed = false;
-  #wake: (() => void) | null = null;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.text += chunk.toString('latin1');
-      this.#wake?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.#wake?.();
-    });
-    socket.on('error', () => {});
-  }
-
-  static async open(t: TestContext, port: number): Promise<RawClient> {
-    const socket = net.connect(port, '127.0.0.1');
-    t.after(() => void socket.destroy());
-    await once(socket, 'connect');
-    return new RawClient(socket);
-  }
-
-  /** read resolves with the next whole response (a HEAD response has no body: pass `head`). */
-  async read(head = false): Promise<RawResponse> {
-    for (;;) {
-      const res = this.#parse(head);
-      if (res !== null) return res;
-      if (this.closed) throw new Error(`connection closed with ${JSON.stringify(this.text)} unread`);
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
-  }
-
-  /** untilClosed resolves once the peer has closed the connection. */
-  async untilClosed(): Promise<void> {
-    while (!this.closed) await new Promise<void>((resolve) => (this.#wake = resolve));
-  }
-
-  #parse(headOnly: boolean): RawResponse | null {
-    const end = this.text.indexOf('\r\n\r\n');
-    if (end === -1) return null;
-    const [statusLine, ...lines] = this.text.slice(0, end).split('\r\n');
-    const status = Number(statusLine.slice(9, 12));
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const name = line.slice(0, line.indexOf(':')).toLowerCase();
-      const value = line.slice(line.indexOf(':') + 1).trim();
-      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-    }
-    let rest = this.text.slice(end + 4);
-    let body = '';
-    if (headOnly || status === 204 || status === 304) {
-      // no body
-    } else if (headers['transfer-encoding'] === 'chunked') {
-      for (;;) {
-        const eol = rest.indexOf('\r\n');
-        if (eol === -1) return null;
-        const size = parseInt(rest.slice(0, eol), 16);
-        if (rest.length < eol + 2 + size + 2) return null;
-        body += rest.slice(eol + 2, eol + 2 + size);
-        rest = rest.slice(eol + 2 + size + 2);
-        if (size === 0) break;
-      }
-    } else if (headers['content-length'] !== undefined) {
-      const length = Number(headers['content-length']);
-      if (rest.length < length) return null;
-      body = rest.slice(0, length);
-      rest = rest.slice(length);
-    } else {
-      if (!this.closed) return null;
-      body = rest;
-      rest = '';
-    }
-    this.text = rest;
-    return { status, headers, body };
-  }
 }
 
 /** request sends one request through node:http and returns status, headers and body bytes. */
