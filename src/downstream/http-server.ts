@@ -12,8 +12,9 @@
  */
 import net from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import { ChunkedDecoder } from '../upstream/chunked-decoder.ts';
+import { ClientExchange } from './client-exchange.ts';
 import { BadRequestError, MAX_REQUEST_HEAD_BYTES, parseRequestHead, type RequestHead } from './request-head.ts';
+import { ClientBodyError, RequestBody } from './request-body.ts';
 
 export interface HttpServerOptions {
   /** Longest time from a connection's first byte, or a request's, to the end of the request head. */
@@ -37,19 +38,7 @@ export class ClientTimeoutError extends Error {
   readonly code = 'CLIENT_TIMEOUT';
 }
 
-/** ClientBodyError is a request body that could not be read: cut short, malformed or too slow. */
-export class ClientBodyError extends Error {
-  readonly code = 'CLIENT_BODY';
-}
-
-/** BODY_HIGH_WATER_BYTES is how much request body is read ahead of its reader before the client is paused. */
-const BODY_HIGH_WATER_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
-const CRLF = Buffer.from('\r\n', 'latin1');
-/** COPY_WITH_HEAD_MAX_BYTES is the largest first body piece copied behind the head; a larger one goes beside it (writev). */
-const COPY_WITH_HEAD_MAX_BYTES = 16 * 1024;
 
 /** Connection states. */
 const HEAD = 0;
@@ -145,7 +134,7 @@ export class HttpServer {
 }
 
 /** ClientConnection is one client socket and the exchange under way on it. */
-class ClientConnection {
+export class ClientConnection {
   readonly server: HttpServer;
   readonly socket: net.Socket;
   readonly remoteAddress: string;
@@ -367,262 +356,5 @@ class ClientConnection {
         // The client gets keepAliveMs to take the rest of the response, then lingerMs to stop sending.
         if (age >= (this.socket.writableFinished ? options.lingerMs : options.keepAliveMs)) this.destroy();
     }
-  }
-}
-
-/**
- * RequestBody is a request body as it arrives, decoded from its framing: an async iterable with
- * one reader. Pieces are read ahead up to BODY_HIGH_WATER_BYTES, then the client is paused. An
- * `Expect: 100-continue` client is asked for the body when it is first read.
- */
-class RequestBody implements AsyncIterable<Buffer>, AsyncIterator<Buffer> {
-  readonly #connection: ClientConnection;
-  readonly #head: RequestHead;
-  /** Bytes still to come (Content-Length framing). */
-  #remaining: number;
-  readonly #decoder: ChunkedDecoder | null;
-  #queue: Buffer[] = [];
-  #queued = 0;
-  #waiter: { resolve: (result: IteratorResult<Buffer>) => void; reject: (error: Error) => void } | null = null;
-  /** When the reader began waiting for the client, on the server's clock. */
-  #waitingSince = 0;
-  #asked = false;
-  complete = false;
-  #error: ClientBodyError | null = null;
-  readonly #onData = (data: Buffer): void => this.#push(data);
-
-  constructor(connection: ClientConnection, head: RequestHead) {
-    this.#connection = connection;
-    this.#head = head;
-    this.#remaining = head.contentLength ?? 0;
-    this.#decoder = head.chunked ? new ChunkedDecoder() : null;
-  }
-
-  get failed(): boolean {
-    return this.#error !== null;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    return this;
-  }
-
-  next(): Promise<IteratorResult<Buffer>> {
-    if (this.#queue.length > 0) {
-      const chunk = this.#queue.shift()!;
-      this.#queued -= chunk.length;
-      if (this.#queued < BODY_HIGH_WATER_BYTES && this.#connection.buf === null) this.#connection.socket.resume();
-      return Promise.resolve({ done: false, value: chunk });
-    }
-    if (this.#error !== null) return Promise.reject(this.#error);
-    if (this.complete) return Promise.resolve({ done: true, value: undefined });
-    if (!this.#asked) {
-      this.#asked = true;
-      const exchange = this.#connection.exchange;
-      if (this.#head.expectContinue && exchange !== null && !exchange.headersSent) this.#connection.socket.write(CONTINUE);
-    }
-    this.#waitingSince = this.#connection.server.now;
-    this.#connection.socket.resume();
-    return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
-  }
-
-  /** take reads the body's part of `chunk` and returns how many bytes of it were the body's. */
-  take(chunk: Buffer): number {
-    // A failed body stays failed: what the client sends after it is dropped, never read as body.
-    if (this.#error !== null) return chunk.length;
-    let used: number;
-    if (this.#decoder !== null) {
-      try {
-        used = this.#decoder.push(chunk, this.#onData);
-      } catch (error) {
-        this.fail(new ClientBodyError(`bad chunked request body: ${(error as Error).message}`));
-        return chunk.length;
-      }
-      if (this.#decoder.done) this.#end();
-    } else {
-      used = Math.min(chunk.length, this.#remaining);
-      this.#remaining -= used;
-      this.#push(used === chunk.length ? chunk : chunk.subarray(0, used));
-      if (this.#remaining === 0) this.#end();
-    }
-    return used;
-  }
-
-  #push(data: Buffer): void {
-    if (data.length === 0) return;
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve({ done: false, value: data });
-      return;
-    }
-    this.#queue.push(data);
-    this.#queued += data.length;
-    if (this.#queued >= BODY_HIGH_WATER_BYTES) this.#connection.socket.pause();
-  }
-
-  #end(): void {
-    this.complete = true;
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve({ done: true, value: undefined });
-    }
-  }
-
-  /** fail ends the body with `error`: its reader gets it, and the connection closes after the response. */
-  fail(error: ClientBodyError): void {
-    if (this.complete || this.#error !== null) return;
-    this.#error = error;
-    const exchange = this.#connection.exchange;
-    if (exchange !== null) exchange.keepAlive = false;
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.reject(error);
-    }
-  }
-
-  /** expire fails a body whose reader has waited `timeoutMs` for the client. */
-  expire(now: number, timeoutMs: number): void {
-    if (this.#waiter !== null && now - this.#waitingSince >= timeoutMs) {
-      this.fail(new ClientBodyError(`the client sent no request body for ${timeoutMs} ms`));
-    }
-  }
-}
-
-/** Response framings. */
-const NO_BODY = 0;
-const LENGTH = 1;
-const CHUNKED = 2;
-const UNTIL_CLOSE = 3;
-
-/**
- * ClientExchange is one request and its response. The response is written with writeHead, then
- * write and end (it is the BodySink a machine's response streams into); the head goes out with
- * the first piece of the body, so a small response is one write.
- */
-export class ClientExchange {
-  readonly #connection: ClientConnection;
-  readonly head: RequestHead;
-  readonly body: RequestBody | null;
-  /** For an upgrade request: the bytes the client sent after the head. */
-  upgradeHead: Buffer | null = null;
-  /** Called when the client goes away before the response is finished. */
-  onAbort: (() => void) | null = null;
-  keepAlive: boolean;
-  headersSent = false;
-  finished = false;
-  #framing = NO_BODY;
-  /** The head, until it goes out with the first piece of the body. */
-  #pendingHead: string | null = null;
-
-  constructor(connection: ClientConnection, head: RequestHead, body: RequestBody | null) {
-    this.#connection = connection;
-    this.head = head;
-    this.body = body;
-    this.keepAlive = head.keepAlive && !connection.server.closing;
-  }
-
-  get remoteAddress(): string {
-    return this.#connection.remoteAddress;
-  }
-
-  /** socket is the client's connection, for an upgrade request to answer on and join. */
-  get socket(): net.Socket {
-    return this.#connection.socket;
-  }
-
-  /**
-   * writeHead starts the response. `headers` is a flat `[name, value, …]` list with lowercase
-   * names and values a machine or the config may send (checked where they came from); the body
-   * is framed by its content-length, else chunked (HTTP/1.1) or by closing (HTTP/1.0).
-   */
-  writeHead(status: number, headers: readonly string[]): void {
-    if (this.headersSent) throw new Error('the response head was already written');
-    this.headersSent = true;
-    let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
-    let length = false;
-    let date = false;
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i];
-      if (name === 'content-length') length = true;
-      else if (name === 'date') date = true;
-      text += `${name}: ${headers[i + 1]}\r\n`;
-    }
-    if (!date) text += `date: ${this.#connection.server.date}\r\n`;
-    const body = this.body;
-    if (this.#connection.server.closing) this.keepAlive = false;
-    // A request body not read to its end leaves the connection out of step: close after this.
-    if (body !== null && !body.complete) this.keepAlive = false;
-    if (this.head.method === 'HEAD' || status === 204 || status === 304 || status < 200) this.#framing = NO_BODY;
-    else if (length) this.#framing = LENGTH;
-    else if (this.head.minor === 1) {
-      this.#framing = CHUNKED;
-      text += 'transfer-encoding: chunked\r\n';
-    } else {
-      this.#framing = UNTIL_CLOSE;
-      this.keepAlive = false;
-    }
-    if (!this.keepAlive) text += 'connection: close\r\n';
-    else if (this.head.minor === 0) text += 'connection: keep-alive\r\n';
-    this.#pendingHead = `${text}\r\n`;
-  }
-
-  /** write sends a piece of the body; false asks the writer to wait for 'drain'. */
-  write(chunk: Buffer): boolean {
-    return this.#send(chunk, false);
-  }
-
-  /** end ends the response, with its last piece if given. */
-  end(last?: Buffer | string): void {
-    if (this.finished) return;
-    if (!this.headersSent) throw new Error('end before writeHead');
-    this.#send(typeof last === 'string' ? Buffer.from(last) : (last ?? null), true);
-    this.finished = true;
-    this.#connection.finish(this);
-  }
-
-  once(event: 'drain', listener: () => void): this {
-    this.#connection.socket.once(event, listener);
-    return this;
-  }
-
-  /** destroy resets the connection: the response cannot be completed. */
-  destroy(): void {
-    this.#connection.destroy();
-  }
-
-  #send(chunk: Buffer | null, last: boolean): boolean {
-    const socket = this.#connection.socket;
-    const head = this.#pendingHead;
-    this.#pendingHead = null;
-    const data = this.#framing === NO_BODY || chunk === null || chunk.length === 0 ? null : chunk;
-    if (this.#framing === CHUNKED) {
-      if (data === null && !last) return head === null ? true : socket.write(head, 'latin1');
-      socket.cork();
-      let ok = head === null || socket.write(head, 'latin1');
-      if (data !== null) {
-        socket.write(`${data.length.toString(16)}\r\n`, 'latin1');
-        socket.write(data);
-        ok = socket.write(CRLF);
-      }
-      if (last) ok = socket.write(LAST_CHUNK);
-      socket.uncork();
-      return ok;
-    }
-    if (head === null) return data === null ? true : socket.write(data);
-    if (data === null) return socket.write(head, 'latin1');
-    if (data.length > COPY_WITH_HEAD_MAX_BYTES) {
-      socket.cork();
-      socket.write(head, 'latin1');
-      const ok = socket.write(data);
-      socket.uncork();
-      return ok;
-    }
-    // Head and body in one write: a small response leaves in one segment.
-    const out = Buffer.allocUnsafe(head.length + data.length);
-    out.write(head, 0, 'latin1');
-    data.copy(out, head.length);
-    return socket.write(out);
   }
 }

@@ -4,7 +4,7 @@
  * hops from a `fly-replay` directive.
  */
 import type { Duplex } from 'node:stream';
-import type { ClientExchange } from '../downstream/http-server.ts';
+import type { ClientExchange } from '../downstream/client-exchange.ts';
 import type { App, Machine } from '../catalog/types.ts';
 import type { Snapshot } from '../catalog/snapshot.ts';
 import type { RegionChoice } from '../replay/regions.ts';

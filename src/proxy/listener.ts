@@ -4,7 +4,8 @@
  * Every request and upgrade becomes a RequestContext handed to the pipeline.
  */
 import { performance } from 'node:perf_hooks';
-import { HttpServer, type ClientExchange, type HttpServerOptions } from '../downstream/http-server.ts';
+import type { ClientExchange } from '../downstream/client-exchange.ts';
+import { HttpServer, type HttpServerOptions } from '../downstream/http-server.ts';
 import { BodyBuffer } from '../replay/body-buffer.ts';
 import { Cancellation } from './cancellation.ts';
 import type { ListenConfig } from '../config/types.ts';

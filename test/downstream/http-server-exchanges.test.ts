@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
-import type { ClientExchange } from '../../src/downstream/http-server.ts';
+import type { ClientExchange } from '../../src/downstream/client-exchange.ts';
 import {
   RawClient,
   answer,

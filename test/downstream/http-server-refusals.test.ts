@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { ClientBodyError, ClientTimeoutError, type ClientExchange } from '../../src/downstream/http-server.ts';
+import type { ClientExchange } from '../../src/downstream/client-exchange.ts';
+import { ClientTimeoutError } from '../../src/downstream/http-server.ts';
+import { ClientBodyError } from '../../src/downstream/request-body.ts';
 import { BadRequestError, MAX_REQUEST_HEAD_BYTES } from '../../src/downstream/request-head.ts';
 import { OPTIONS, RawClient, SWEEP_MS, answer, bytes, latin1, route, serve, settle } from './http-test-client.ts';
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
-import { ClientBodyError, type ClientExchange } from '../../src/downstream/http-server.ts';
+import type { ClientExchange } from '../../src/downstream/client-exchange.ts';
+import { ClientBodyError } from '../../src/downstream/request-body.ts';
 import {
   LONG_KEEPALIVE,
   RawClient,

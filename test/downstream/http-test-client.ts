@@ -7,13 +7,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import type { TestContext } from 'node:test';
-import {
-  HttpServer,
-  type ClientBodyError,
-  type ClientExchange,
-  type ClientTimeoutError,
-  type HttpServerOptions,
-} from '../../src/downstream/http-server.ts';
+import type { ClientExchange } from '../../src/downstream/client-exchange.ts';
+import { HttpServer, type ClientTimeoutError, type HttpServerOptions } from '../../src/downstream/http-server.ts';
+import type { ClientBodyError } from '../../src/downstream/request-body.ts';
 import type { BadRequestError } from '../../src/downstream/request-head.ts';
 
 /** OPTIONS are short timeouts, so that the timeout tests finish in well under a second. */
