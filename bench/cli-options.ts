@@ -8,6 +8,9 @@ export const USAGE = `Usage: npm run bench -- [options]
 
   --quick               1 run of 3 s after a 1 s warm-up (checks that the harness works)
   --runs N              measured runs per case (default 3)
+  --interleave          take the runs in rounds, every case of a scenario once per round (each
+                        run on fresh processes after its own warm-up), so that drift in the
+                        machine's load falls on every case alike
   --seconds N           length of each run in seconds (default 10)
   --warmup N            warm-up before the runs, in seconds (default 5)
   --idle N              seconds with no traffic between warm-up and runs (default 0); Node
@@ -31,6 +34,7 @@ export interface BenchOptions {
   budgetMinutes: number;
   json: string | null;
   quick: boolean;
+  interleave: boolean;
   list: boolean;
   help: boolean;
 }
@@ -63,6 +67,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       strict: true,
       options: {
         quick: { type: 'boolean', default: false },
+        interleave: { type: 'boolean', default: false },
         runs: { type: 'string' },
         seconds: { type: 'string' },
         warmup: { type: 'string' },
@@ -90,6 +95,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     only: list(v.only),
     budgetMinutes: count('budget-minutes', v['budget-minutes'], 90, 1),
     json: v.json ?? null,
+    interleave: v.interleave === true,
     list: v.list === true,
     help: v.help === true,
   };

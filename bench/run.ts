@@ -15,6 +15,7 @@ import { BenchUsageError, parseBenchOptions, USAGE } from './cli-options.ts';
 import type { BenchOptions } from './cli-options.ts';
 import { ProcessGroup } from './process-group.ts';
 import { resultsTable, toAligned } from './results-table.ts';
+import { medianMetrics } from './median-metrics.ts';
 import { runCase } from './run-case.ts';
 import type { CaseSettings } from './run-case.ts';
 import { SCENARIOS } from './scenarios.ts';
@@ -115,9 +116,13 @@ async function main(group: ProcessGroup): Promise<number> {
     threads: THREADS,
   };
   const caseCount = chosen.reduce((sum, s) => sum + s.cases.length, 0);
-  const perCase = settings.warmupSeconds + settings.idleSeconds + settings.runs * settings.seconds + CASE_OVERHEAD_SECONDS;
+  // Interleaved, each run is a round of its own: one run per case, on fresh processes.
+  const rounds = options.interleave ? settings.runs : 1;
+  const perRound: CaseSettings = options.interleave ? { ...settings, runs: 1 } : settings;
+  const perCase = rounds * (settings.warmupSeconds + settings.idleSeconds + perRound.runs * settings.seconds + CASE_OVERHEAD_SECONDS);
   log(`bench: ${chosen.length} scenarios, ${caseCount} cases, about ${Math.ceil((caseCount * perCase) / 60)} min ` +
-    `(${settings.runs} x ${settings.seconds} s after ${settings.warmupSeconds} s warm-up per case)`);
+    `(${settings.runs} x ${settings.seconds} s after ${settings.warmupSeconds} s warm-up per ` +
+    `${options.interleave ? 'run, the cases of a scenario in turn' : 'case'})`);
 
   const startedAt = new Date();
   const budgetEnd = Date.now() + options.budgetMinutes * 60_000;
@@ -126,21 +131,26 @@ async function main(group: ProcessGroup): Promise<number> {
   const scenarios: ScenarioResult[] = [];
   for (const { name, cases } of chosen) {
     const scenario = SCENARIOS.get(name)!;
-    const results: CaseResult[] = [];
-    for (const id of cases) {
-      const spec = CASES.get(id)!;
-      let result: CaseResult;
-      if (blocker !== null) {
-        result = skipped(id, spec.label, blocker);
-      } else if (Date.now() + perCase * 1000 > budgetEnd) {
-        result = skipped(id, spec.label, `time budget of ${options.budgetMinutes} min used up`);
-      } else {
-        log(`[${name}] ${id}`);
-        result = await runCase(spec, scenario, settings, env);
+    const byCase = new Map<string, CaseResult>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const id of cases) {
+        const spec = CASES.get(id)!;
+        const earlier = byCase.get(id);
+        if (earlier !== undefined && earlier.status !== 'ok') continue;
+        let result: CaseResult;
+        if (blocker !== null) {
+          result = skipped(id, spec.label, blocker);
+        } else if (Date.now() + (perCase / rounds) * 1000 > budgetEnd) {
+          result = skipped(id, spec.label, `time budget of ${options.budgetMinutes} min used up`);
+        } else {
+          log(`[${name}] ${id}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}`);
+          result = await runCase(spec, scenario, perRound, env);
+        }
+        if (result.status !== 'ok') log(`[${name}] ${id}: ${result.status}: ${result.reason}`);
+        byCase.set(id, earlier === undefined || result.status !== 'ok' ? result : withRuns(earlier, result));
       }
-      if (result.status !== 'ok') log(`[${name}] ${id}: ${result.status}: ${result.reason}`);
-      results.push(result);
     }
+    const results = [...byCase.values()];
     const scenarioResult: ScenarioResult = {
       name, title: scenario.title, description: scenario.description, references: scenario.references, cases: results,
     };
@@ -163,6 +173,13 @@ async function main(group: ProcessGroup): Promise<number> {
   log(`\nresults: ${path.relative(process.cwd(), LATEST_RESULTS)}${options.json === null ? '' : ` and ${options.json}`}`);
   const failed = scenarios.flatMap((s) => s.cases).filter((c) => c.status === 'failed');
   return failed.length === 0 ? 0 : 1;
+}
+
+/** withRuns is `earlier` with the runs of a later round of the same case added. */
+function withRuns(earlier: CaseResult, later: CaseResult): CaseResult {
+  const runs = [...earlier.runs, ...later.runs];
+  const notes = [...new Set([...earlier.notes, ...later.notes])];
+  return { ...earlier, runs, median: medianMetrics(runs), notes };
 }
 
 function skipped(id: string, label: string, reason: string): CaseResult {

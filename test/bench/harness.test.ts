@@ -84,6 +84,13 @@ test('parseBenchOptions gives --quick its short defaults and rejects a bad count
   assert.throws(() => parseBenchOptions(['--nope']), { code: 'BENCH_USAGE' });
 });
 
+test('parseBenchOptions takes runs one case at a time unless --interleave asks for rounds', () => {
+  assert.equal(parseBenchOptions([]).interleave, false);
+  const interleaved = parseBenchOptions(['--interleave', '--runs', '4']);
+  assert.equal(interleaved.interleave, true);
+  assert.equal(interleaved.runs, 4);
+});
+
 test('renderTemplate fills every placeholder and refuses an unknown one', () => {
   assert.equal(renderTemplate('a={{A_PORT}} b={{A_PORT}}', { A_PORT: 1 }), 'a=1 b=1');
   assert.throws(() => renderTemplate('{{MISSING}}', {}), TypeError);
