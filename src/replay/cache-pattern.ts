@@ -64,6 +64,8 @@ export function isCacheRejection(value: unknown): value is CacheRejection {
  */
 export function isCacheablePath(path: string): boolean {
   if (!path.startsWith('/') || UNSAFE_PATH_CHARS.test(path)) return false;
+  // Most paths have no dot at all, plain or encoded: no segment can be `.` or `..`.
+  if (!path.includes('.') && !path.includes('%')) return true;
   for (const segment of path.replace(ENCODED_DOT, '.').split('/')) {
     if (segment === '.' || segment === '..') return false;
   }
