@@ -2,7 +2,7 @@
  * HttpServer is Ricochet's HTTP/1.1 server for public listeners, on `node:net`: it reads request
  * heads with parseRequestHead, streams request bodies, and writes responses itself. It replaces
  * node:http's server and ServerResponse on the data plane, which cost a proxy about as much CPU
- * as everything else it does (docs/benchmarks.md, "The leaner path").
+ * as everything else it does (docs/benchmarks.md, "The leaner path, taken").
  *
  * One exchange (a request and its response) runs at a time on a connection. A pipelined request
  * waits, unread and with the client paused, until the response before it has been written (RFC
