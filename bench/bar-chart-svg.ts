@@ -27,7 +27,7 @@ function escapeXml(text: string): string {
 
 function barColor(result: CaseResult, scenario: ScenarioResult): string {
   if (scenario.references.includes(result.id)) return COLOR_REFERENCE;
-  if (result.id.startsWith('ricochet')) return COLOR_RICOCHET;
+  if (result.label.startsWith('Ricochet')) return COLOR_RICOCHET;
   return COLOR_PEER;
 }
 

@@ -52,6 +52,16 @@ export type Requirement =
   | { kind: 'executable'; name: string }
   | { kind: 'file'; path: string; reason: string };
 
+/**
+ * CaseVariant is one load a case's single proxy process serves, told apart by its Host header;
+ * each is measured and reported as a row of its own, under its own id.
+ */
+export interface CaseVariant {
+  id: string;
+  label: string;
+  hostHeader: string | null;
+}
+
 /** CaseSpec is one peer. */
 export interface CaseSpec {
   id: string;
@@ -62,6 +72,11 @@ export interface CaseSpec {
   backendCore: string;
   /** Host header wrk and the readiness probe send; null keeps wrk's default (127.0.0.1:port). */
   hostHeader: string | null;
+  /**
+   * Loads measured in the one process, in turn (bench/README.md "Variants"); when present they
+   * replace the case's own id, label and hostHeader in the results.
+   */
+  variants?: CaseVariant[];
   startTimeoutMs: number;
   /** start launches the proxy and returns the process to measure and the port to load. */
   start(ctx: CaseContext): { process: StartedProcess; port: number };
@@ -93,29 +108,50 @@ function peerInput(ctx: CaseContext) {
   return { listenPort: ctx.proxyPort, backendPort: ctx.backends[0].port, dir: ctx.dir };
 }
 
+/** caseLoads returns a case's variants, or the case itself as its only load. */
+export function caseLoads(spec: CaseSpec): CaseVariant[] {
+  return spec.variants ?? [{ id: spec.id, label: spec.label, hostHeader: spec.hostHeader }];
+}
+
+/** RicochetBackend is a backend of a Ricochet case and the template placeholder its port fills. */
+interface RicochetBackend {
+  mode: BackendMode;
+  placeholder: string;
+}
+
+/** RicochetCaseOptions describes a case run as `node bin/ricochet.js serve` with a template. */
+interface RicochetCaseOptions {
+  id: string;
+  label: string;
+  /** File name in bench/ricochet/. */
+  template: string;
+  backends: RicochetBackend[];
+  bigCatalog?: boolean;
+  variants?: CaseVariant[];
+}
+
 /** ricochetCase starts `node bin/ricochet.js serve --config <file>` with a rendered template. */
-function ricochetCase(id: string, label: string, template: string, backends: BackendMode[], bigCatalog: boolean): CaseSpec {
+function ricochetCase(options: RicochetCaseOptions): CaseSpec {
+  const bigCatalog = options.bigCatalog === true;
   return {
-    id,
-    label,
+    id: options.id,
+    label: options.label,
     requires: [{ kind: 'file', path: RICOCHET_ENTRY, reason: `${RICOCHET_ENTRY} does not exist yet (the proxy is being written)` }],
-    backends,
+    backends: options.backends.map((backend) => backend.mode),
     backendCore: BACKEND_CORE,
     hostHeader: BENCH_HOST,
+    ...(options.variants === undefined ? {} : { variants: options.variants }),
     startTimeoutMs: bigCatalog ? BIG_CATALOG_START_TIMEOUT_MS : DEFAULT_START_TIMEOUT_MS,
     start(ctx) {
-      const text = readFileSync(path.join(ctx.benchDir, 'ricochet', template), 'utf8');
-      const [first, second] = ctx.backends;
-      let config = renderTemplate(text, {
-        API_PORT: ctx.apiPort,
-        PROXY_PORT: ctx.proxyPort,
-        BACKEND_PORT: first.port,
-        ROUTER_PORT: first.port,
-        TARGET_PORT: second?.port ?? first.port,
+      const text = readFileSync(path.join(ctx.benchDir, 'ricochet', options.template), 'utf8');
+      const values: Record<string, number> = { API_PORT: ctx.apiPort, PROXY_PORT: ctx.proxyPort };
+      options.backends.forEach((backend, i) => {
+        values[backend.placeholder] = ctx.backends[i].port;
       });
+      let config = renderTemplate(text, values);
       if (bigCatalog) {
         const started = Date.now();
-        config += '\n' + bigCatalogApps({ apps: BIG_CATALOG_APPS, machines: BIG_CATALOG_MACHINES, address: `127.0.0.1:${first.port}` });
+        config += '\n' + bigCatalogApps({ apps: BIG_CATALOG_APPS, machines: BIG_CATALOG_MACHINES, address: `127.0.0.1:${ctx.backends[0].port}` });
         ctx.notes.push(
           `config: ${BIG_CATALOG_APPS} apps, ${BIG_CATALOG_MACHINES} static machines (one [[apps.machines]] group with count per app), ` +
             `${(Buffer.byteLength(config) / 1024).toFixed(0)} KiB, generated in ${Date.now() - started} ms`,
@@ -124,7 +160,7 @@ function ricochetCase(id: string, label: string, template: string, backends: Bac
       const file = path.join(ctx.dir, 'ricochet.toml');
       writeFileSync(file, config);
       const proc = ctx.group.start({
-        name: id,
+        name: options.id,
         core: PROXY_CORE,
         command: ctx.node,
         args: [path.join(ctx.repoDir, RICOCHET_ENTRY), 'serve', '--config', file],
@@ -134,6 +170,16 @@ function ricochetCase(id: string, label: string, template: string, backends: Bac
     },
   };
 }
+
+/**
+ * IN_PROCESS_VARIANTS are the loads of `ricochet-in-process`: a plain request, a replay and a
+ * cached replay, by Host, in one Ricochet process (bench/ricochet/in-process.toml).
+ */
+export const IN_PROCESS_VARIANTS: readonly CaseVariant[] = [
+  { id: 'in-process-plain', label: 'Ricochet, plain request (app target)', hostHeader: 'target.localhost' },
+  { id: 'in-process-replay', label: 'Ricochet, router -> fly-replay -> target', hostHeader: 'bench.localhost' },
+  { id: 'in-process-cached-replay', label: 'Ricochet, cached replay (fly-replay-cache: /*)', hostHeader: 'cached.localhost' },
+];
 
 const CASE_LIST: CaseSpec[] = [
   {
@@ -200,10 +246,37 @@ const CASE_LIST: CaseSpec[] = [
   nodePeer('fastify', '@fastify/http-proxy', 'peers/fastify-proxy.ts'),
   nodePeer('http-proxy', 'http-proxy + keep-alive http.Agent', 'peers/http-proxy-agent.ts'),
   nodePeer('lean-pipe', 'lean path: node:net, JS head parsing, byte piping', 'peers/lean-pipe.ts'),
-  ricochetCase('ricochet', 'Ricochet', 'plain.toml', ['plain'], false),
-  ricochetCase('ricochet-replay', 'Ricochet, router -> fly-replay -> target', 'replay.toml', ['replay', 'plain'], false),
-  ricochetCase('ricochet-cached-replay', 'Ricochet, cached replay (fly-replay-cache: /*)', 'replay.toml', ['replay-cache', 'plain'], false),
-  ricochetCase('ricochet-big-catalog', `Ricochet, ${BIG_CATALOG_APPS} apps / ${BIG_CATALOG_MACHINES} machines`, 'plain.toml', ['plain'], true),
+  ricochetCase({ id: 'ricochet', label: 'Ricochet', template: 'plain.toml', backends: [{ mode: 'plain', placeholder: 'BACKEND_PORT' }] }),
+  ricochetCase({
+    id: 'ricochet-replay',
+    label: 'Ricochet, router -> fly-replay -> target',
+    template: 'replay.toml',
+    backends: [{ mode: 'replay', placeholder: 'ROUTER_PORT' }, { mode: 'plain', placeholder: 'TARGET_PORT' }],
+  }),
+  ricochetCase({
+    id: 'ricochet-cached-replay',
+    label: 'Ricochet, cached replay (fly-replay-cache: /*)',
+    template: 'replay.toml',
+    backends: [{ mode: 'replay-cache', placeholder: 'ROUTER_PORT' }, { mode: 'plain', placeholder: 'TARGET_PORT' }],
+  }),
+  ricochetCase({
+    id: 'ricochet-in-process',
+    label: 'Ricochet, plain, replay and cached replay in one process',
+    template: 'in-process.toml',
+    backends: [
+      { mode: 'plain', placeholder: 'TARGET_PORT' },
+      { mode: 'replay', placeholder: 'ROUTER_PORT' },
+      { mode: 'replay-cache', placeholder: 'CACHED_ROUTER_PORT' },
+    ],
+    variants: [...IN_PROCESS_VARIANTS],
+  }),
+  ricochetCase({
+    id: 'ricochet-big-catalog',
+    label: `Ricochet, ${BIG_CATALOG_APPS} apps / ${BIG_CATALOG_MACHINES} machines`,
+    template: 'plain.toml',
+    backends: [{ mode: 'plain', placeholder: 'BACKEND_PORT' }],
+    bigCatalog: true,
+  }),
 ];
 
 /** CASES maps a case id to its spec. */

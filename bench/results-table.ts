@@ -30,12 +30,26 @@ function ratio(result: CaseResult, reference: CaseResult | undefined): string {
   return (result.median.requestsPerSecond / reference.median.requestsPerSecond).toFixed(2);
 }
 
-/** resultsTable returns the table of one scenario: one row per case, skipped and failed ones too. */
+/** cpuRatio is the proxy CPU per request of `result` over that of `reference`. */
+function cpuRatio(result: CaseResult, reference: CaseResult | undefined): string {
+  const own = result.median?.cpuUsPerRequest;
+  const base = reference?.median?.cpuUsPerRequest;
+  if (own === undefined || base === undefined || Number.isNaN(own) || Number.isNaN(base) || base === 0) return DASH;
+  return (own / base).toFixed(2);
+}
+
+/**
+ * resultsTable returns the table of one scenario: one row per case, skipped and failed ones too.
+ * After the req/s ratios, `µs/req vs <first reference>` divides the proxy CPU per request: the
+ * fairer comparison when core 1 is the bottleneck, and the issue's replay ratio.
+ */
 export function resultsTable(scenario: ScenarioResult): Table {
   const byId = new Map(scenario.cases.map((result) => [result.id, result]));
+  const cpuReference = scenario.references.slice(0, 1);
   const header = [
     'case', 'req/s', 'p50 ms', 'p99 ms', 'proxy µs/req', 'RSS MiB', 'core0', 'core1',
     ...scenario.references.map((id) => `vs ${id}`),
+    ...cpuReference.map((id) => `µs/req vs ${id}`),
     'errors', 'notes',
   ];
   const rows = scenario.cases.map((result) => {
@@ -52,6 +66,7 @@ export function resultsTable(scenario: ScenarioResult): Table {
       percent(m?.core0Busy ?? null),
       percent(m?.core1Busy ?? null),
       ...scenario.references.map((id) => ratio(result, byId.get(id))),
+      ...cpuReference.map((id) => cpuRatio(result, byId.get(id))),
       m === null ? DASH : String(m.socketErrors + m.non2xx),
       notes,
     ];

@@ -1,14 +1,15 @@
 /**
  * runCase measures one peer in one scenario on fresh processes: backends, then the proxy, a
  * readiness probe, a warm-up, optional idle time, the measured runs; then it stops everything it
- * started, whatever happened.
+ * started, whatever happened. A case with variants serves several loads from the one process
+ * (told apart by Host): each is warmed up, then measured once per round, in turn.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CaseResult, RunMetrics } from './bench-results.ts';
-import { BACKEND_CORE, missingRequirement } from './cases.ts';
-import type { CaseContext, CaseSpec, RunningBackend } from './cases.ts';
+import { BACKEND_CORE, caseLoads, missingRequirement } from './cases.ts';
+import type { CaseContext, CaseSpec, CaseVariant, RunningBackend } from './cases.ts';
 import { freePorts } from './free-ports.ts';
 import { medianMetrics } from './median-metrics.ts';
 import { probe, waitUntilReady } from './probe.ts';
@@ -54,43 +55,103 @@ const anyStatus200: Probe = {
   check: (status) => (status === 200 ? null : `status ${status}`),
 };
 
-function emptyResult(spec: CaseSpec): CaseResult {
-  return { id: spec.id, label: spec.label, status: 'ok', reason: null, startupMs: null, runs: [], median: null, notes: [] };
+function emptyResult(load: CaseVariant): CaseResult {
+  return { id: load.id, label: load.label, status: 'ok', reason: null, startupMs: null, runs: [], median: null, notes: [] };
 }
 
-/** runCase never throws for a case's own trouble: that becomes a `failed` result. */
-export async function runCase(spec: CaseSpec, scenario: Scenario, settings: CaseSettings, env: CaseEnvironment): Promise<CaseResult> {
-  const result = emptyResult(spec);
+/**
+ * runCase returns one result per load of the case (its variants, or the case itself). It never
+ * throws for a case's own trouble: that becomes `failed` results. `firstRound` continues the
+ * rotation of the variants across the processes of an interleaved bench (see variantOrder).
+ */
+export async function runCase(
+  spec: CaseSpec,
+  scenario: Scenario,
+  settings: CaseSettings,
+  env: CaseEnvironment,
+  firstRound = 0,
+): Promise<CaseResult[]> {
+  const loads = caseLoads(spec);
+  const results = loads.map(emptyResult);
   const missing = missingRequirement(spec, env.repoDir);
   if (missing !== null) {
-    return { ...result, status: 'skipped', reason: missing };
+    return results.map((result) => ({ ...result, status: 'skipped', reason: missing }));
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), `ricochet-bench-${spec.id}-`));
   // nginx's worker drops root and must reach its temp paths inside this dir.
   chmodSync(dir, 0o755);
   const started: StartedProcess[] = [];
+  // Notes about the process (background load, config, slow start) belong to every load of it.
+  const shared: string[] = [];
   try {
-    await noteBackgroundLoad(result.notes);
-    await measure(spec, scenario, settings, env, dir, started, result);
-    result.median = medianMetrics(result.runs);
-    return result;
+    await noteBackgroundLoad(shared);
+    await measure({ spec, loads, scenario, settings, env, dir, started, results, shared, firstRound });
+    return results.map((result) => ({ ...result, notes: [...shared, ...result.notes], median: medianMetrics(result.runs) }));
   } catch (err) {
-    return { ...result, status: 'failed', reason: (err as Error).message, median: null };
+    const reason = (err as Error).message;
+    return results.map((result) => ({ ...result, notes: [...shared, ...result.notes], status: 'failed', reason, median: null }));
   } finally {
     for (const proc of [...new Set(started)].reverse()) await env.group.stop(proc);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function measure(
-  spec: CaseSpec,
-  scenario: Scenario,
-  settings: CaseSettings,
-  env: CaseEnvironment,
-  dir: string,
-  started: StartedProcess[],
-  result: CaseResult,
-): Promise<void> {
+/**
+ * variantOrder is the order in which the `count` loads of one process are measured in round
+ * `round`: round r starts at load r mod count, so that no load always follows the same other one
+ * (a load's warm caches and the machine's drift then fall on each alike).
+ */
+export function variantOrder(count: number, round: number): number[] {
+  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(round) || round < 0) {
+    throw new RangeError(`Cannot order variants: need an integer count >= 1 and round >= 0, got count ${count}, round ${round}`);
+  }
+  return Array.from({ length: count }, (_unused, i) => (round + i) % count);
+}
+
+/** settledEarlier tells whether an earlier round of the case whose loads have `ids` failed or was skipped. */
+export function settledEarlier(byId: ReadonlyMap<string, CaseResult>, ids: readonly string[]): boolean {
+  return ids.some((id) => {
+    const earlier = byId.get(id);
+    return earlier !== undefined && earlier.status !== 'ok';
+  });
+}
+
+/**
+ * mergeRound returns `byId` with one round's results added under their ids: an ok result's runs
+ * join those of the earlier ok result (median taken again); a failed or skipped one replaces it.
+ */
+export function mergeRound(byId: ReadonlyMap<string, CaseResult>, results: readonly CaseResult[]): Map<string, CaseResult> {
+  const merged = new Map(byId);
+  for (const result of results) {
+    const earlier = merged.get(result.id);
+    merged.set(result.id, earlier === undefined || earlier.status !== 'ok' || result.status !== 'ok' ? result : withRuns(earlier, result));
+  }
+  return merged;
+}
+
+/** withRuns is `earlier` with the runs of a later round of the same load added. */
+function withRuns(earlier: CaseResult, later: CaseResult): CaseResult {
+  const runs = [...earlier.runs, ...later.runs];
+  const notes = [...new Set([...earlier.notes, ...later.notes])];
+  return { ...earlier, runs, median: medianMetrics(runs), notes };
+}
+
+/** Measurement is everything `measure` works on; `results` and `shared` are filled in. */
+interface Measurement {
+  spec: CaseSpec;
+  loads: CaseVariant[];
+  scenario: Scenario;
+  settings: CaseSettings;
+  env: CaseEnvironment;
+  dir: string;
+  started: StartedProcess[];
+  results: CaseResult[];
+  shared: string[];
+  firstRound: number;
+}
+
+async function measure(m: Measurement): Promise<void> {
+  const { spec, loads, scenario, settings, env, started, results } = m;
   const ports = await freePorts(spec.backends.length + 2);
   const backends: RunningBackend[] = spec.backends.map((mode, i) => {
     const proc = env.group.start({
@@ -110,32 +171,42 @@ async function measure(
     repoDir: env.repoDir,
     benchDir: env.benchDir,
     node: env.node,
-    dir,
+    dir: m.dir,
     backends,
     proxyPort: ports[spec.backends.length],
     apiPort: ports[spec.backends.length + 1],
-    notes: result.notes,
+    notes: m.shared,
   };
   const spawnedAt = Date.now();
   const target = spec.start(ctx);
   started.push(target.process);
-  await waitUntilReady(target.port, scenario.probe, spec.hostHeader, started, spec.startTimeoutMs);
-  result.startupMs = Date.now() - spawnedAt;
-  if (result.startupMs > SLOW_START_NOTE_MS) result.notes.push(`ready ${(result.startupMs / 1000).toFixed(1)} s after spawn`);
+  await waitUntilReady(target.port, scenario.probe, loads[0].hostHeader, started, spec.startTimeoutMs);
+  const startupMs = Date.now() - spawnedAt;
+  if (startupMs > SLOW_START_NOTE_MS) m.shared.push(`ready ${(startupMs / 1000).toFixed(1)} s after spawn`);
+  // Every load must answer correctly before any is measured (for a replay, the target's body).
+  for (const load of loads.slice(1)) {
+    await waitUntilReady(target.port, scenario.probe, load.hostHeader, started, spec.startTimeoutMs);
+  }
+  for (const result of results) result.startupMs = startupMs;
 
-  const wrkOptions = {
+  // Only a case with variants names the load in its log lines: one process, several rows.
+  const named = (load: CaseVariant) => (spec.variants === undefined ? '' : ` ${load.id}`);
+  const wrkOptions = (load: CaseVariant, seconds: number) => ({
     url: `http://127.0.0.1:${target.port}${scenario.path}`,
+    seconds,
     connections: settings.connections,
     threads: settings.threads,
     core: BACKEND_CORE,
-    headers: [...scenario.headers, ...(spec.hostHeader === null ? [] : [`Host: ${spec.hostHeader}`])],
+    headers: [...scenario.headers, ...(load.hostHeader === null ? [] : [`Host: ${load.hostHeader}`])],
     script: scenario.script === null ? null : path.join(env.benchDir, scenario.script),
-  };
+  });
   if (settings.warmupSeconds > 0) {
-    env.log(`  warm-up ${settings.warmupSeconds} s`);
-    const warm = await runWrk(env.group, { ...wrkOptions, seconds: settings.warmupSeconds });
-    if (warm.non2xx + warm.socketErrors > 0) {
-      result.notes.push(`warm-up: ${warm.non2xx} non-2xx, ${warm.socketErrors} socket errors`);
+    for (const [i, load] of loads.entries()) {
+      env.log(`  warm-up${named(load)} ${settings.warmupSeconds} s`);
+      const warm = await runWrk(env.group, wrkOptions(load, settings.warmupSeconds));
+      if (warm.non2xx + warm.socketErrors > 0) {
+        results[i].notes.push(`warm-up: ${warm.non2xx} non-2xx, ${warm.socketErrors} socket errors`);
+      }
     }
   }
   if (settings.idleSeconds > 0) {
@@ -143,15 +214,29 @@ async function measure(
     await new Promise((resolve) => setTimeout(resolve, settings.idleSeconds * 1000));
   }
   for (let i = 0; i < settings.runs; i++) {
-    const run = await measuredRun(target.process.pid, { ...wrkOptions, seconds: settings.seconds }, env.group);
-    assertAlive(started);
-    result.runs.push(run);
-    env.log(
-      `  run ${i + 1}/${settings.runs}: ${Math.round(run.requestsPerSecond).toLocaleString('en-US')} req/s, ` +
-        `p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.cpuUsPerRequest.toFixed(1)} µs/req` +
-        (run.non2xx + run.socketErrors > 0 ? `, ${run.non2xx} non-2xx, ${run.socketErrors} socket errors` : ''),
-    );
+    for (const index of variantOrder(loads.length, m.firstRound + i)) {
+      const load = loads[index];
+      const run = await measuredRun(target.process.pid, wrkOptions(load, settings.seconds), env.group);
+      assertAlive(started);
+      results[index].runs.push(run);
+      env.log(
+        `  run ${i + 1}/${settings.runs}${named(load)}: ${Math.round(run.requestsPerSecond).toLocaleString('en-US')} req/s, ` +
+          `p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.cpuUsPerRequest.toFixed(1)} µs/req` +
+          (run.non2xx + run.socketErrors > 0 ? `, ${run.non2xx} non-2xx, ${run.socketErrors} socket errors` : ''),
+      );
+    }
   }
+  for (const result of results) noteErrorShare(result);
+  // The answer must still be right after the load (a proxy that broke under load fails here).
+  for (const load of loads) {
+    const after = await probe(target.port, scenario.probe, load.hostHeader);
+    const wrong = 'error' in after ? after.error : scenario.probe.check(after.status, after.body);
+    if (wrong !== null) throw new Error(`wrong answer${named(load)} after the runs: ${wrong}`);
+  }
+}
+
+/** noteErrorShare marks a load whose runs had too many errors for its speed to mean anything. */
+function noteErrorShare(result: CaseResult): void {
   const non2xx = result.runs.reduce((sum, run) => sum + run.non2xx, 0);
   const socketErrors = result.runs.reduce((sum, run) => sum + run.socketErrors, 0);
   const requests = result.runs.reduce((sum, run) => sum + run.requests, 0);
@@ -159,10 +244,6 @@ async function measure(
   if (requests > 0 && Math.max(non2xx, socketErrors) / requests > ERROR_SHARE_NOTE) {
     result.notes.push(`${non2xx} non-2xx and ${socketErrors} socket errors in ${requests} requests: not comparable`);
   }
-  // The answer must still be right after the load (a proxy that broke under load fails here).
-  const after = await probe(target.port, scenario.probe, spec.hostHeader);
-  const wrong = 'error' in after ? after.error : scenario.probe.check(after.status, after.body);
-  if (wrong !== null) throw new Error(`wrong answer after the runs: ${wrong}`);
 }
 
 async function measuredRun(pid: number, options: Parameters<typeof runWrk>[1], group: ProcessGroup): Promise<RunMetrics> {

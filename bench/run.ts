@@ -10,13 +10,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULTS_VERSION } from './bench-results.ts';
 import type { BenchResults, CaseResult, ScenarioResult } from './bench-results.ts';
-import { CASES, findExecutable } from './cases.ts';
+import { CASES, caseLoads, findExecutable } from './cases.ts';
+import type { CaseSpec } from './cases.ts';
 import { BenchUsageError, parseBenchOptions, USAGE } from './cli-options.ts';
 import type { BenchOptions } from './cli-options.ts';
 import { ProcessGroup } from './process-group.ts';
 import { resultsTable, toAligned } from './results-table.ts';
-import { medianMetrics } from './median-metrics.ts';
-import { runCase } from './run-case.ts';
+import { mergeRound, runCase, settledEarlier } from './run-case.ts';
 import type { CaseSettings } from './run-case.ts';
 import { SCENARIOS } from './scenarios.ts';
 
@@ -119,8 +119,11 @@ async function main(group: ProcessGroup): Promise<number> {
   // Interleaved, each run is a round of its own: one run per case, on fresh processes.
   const rounds = options.interleave ? settings.runs : 1;
   const perRound: CaseSettings = options.interleave ? { ...settings, runs: 1 } : settings;
-  const perCase = rounds * (settings.warmupSeconds + settings.idleSeconds + perRound.runs * settings.seconds + CASE_OVERHEAD_SECONDS);
-  log(`bench: ${chosen.length} scenarios, ${caseCount} cases, about ${Math.ceil((caseCount * perCase) / 60)} min ` +
+  /** roundSeconds estimates one round of a case: each of its loads is warmed up and measured. */
+  const roundSeconds = (spec: CaseSpec) =>
+    CASE_OVERHEAD_SECONDS + settings.idleSeconds + caseLoads(spec).length * (settings.warmupSeconds + perRound.runs * settings.seconds);
+  const totalSeconds = rounds * chosen.reduce((sum, s) => sum + s.cases.reduce((n, id) => n + roundSeconds(CASES.get(id)!), 0), 0);
+  log(`bench: ${chosen.length} scenarios, ${caseCount} cases, about ${Math.ceil(totalSeconds / 60)} min ` +
     `(${settings.runs} x ${settings.seconds} s after ${settings.warmupSeconds} s warm-up per ` +
     `${options.interleave ? 'run, the cases of a scenario in turn' : 'case'})`);
 
@@ -131,26 +134,28 @@ async function main(group: ProcessGroup): Promise<number> {
   const scenarios: ScenarioResult[] = [];
   for (const { name, cases } of chosen) {
     const scenario = SCENARIOS.get(name)!;
-    const byCase = new Map<string, CaseResult>();
+    let byId = new Map<string, CaseResult>();
     for (let round = 1; round <= rounds; round++) {
       for (const id of cases) {
         const spec = CASES.get(id)!;
-        const earlier = byCase.get(id);
-        if (earlier !== undefined && earlier.status !== 'ok') continue;
-        let result: CaseResult;
+        const loads = caseLoads(spec);
+        if (settledEarlier(byId, loads.map((load) => load.id))) continue;
+        let results: CaseResult[];
         if (blocker !== null) {
-          result = skipped(id, spec.label, blocker);
-        } else if (Date.now() + (perCase / rounds) * 1000 > budgetEnd) {
-          result = skipped(id, spec.label, `time budget of ${options.budgetMinutes} min used up`);
+          results = loads.map((load) => skipped(load.id, load.label, blocker));
+        } else if (Date.now() + roundSeconds(spec) * 1000 > budgetEnd) {
+          results = loads.map((load) => skipped(load.id, load.label, `time budget of ${options.budgetMinutes} min used up`));
         } else {
           log(`[${name}] ${id}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}`);
-          result = await runCase(spec, scenario, perRound, env);
+          results = await runCase(spec, scenario, perRound, env, round - 1);
         }
-        if (result.status !== 'ok') log(`[${name}] ${id}: ${result.status}: ${result.reason}`);
-        byCase.set(id, earlier === undefined || result.status !== 'ok' ? result : withRuns(earlier, result));
+        for (const result of results) {
+          if (result.status !== 'ok') log(`[${name}] ${result.id}: ${result.status}: ${result.reason}`);
+        }
+        byId = mergeRound(byId, results);
       }
     }
-    const results = [...byCase.values()];
+    const results = [...byId.values()];
     const scenarioResult: ScenarioResult = {
       name, title: scenario.title, description: scenario.description, references: scenario.references, cases: results,
     };
@@ -173,13 +178,6 @@ async function main(group: ProcessGroup): Promise<number> {
   log(`\nresults: ${path.relative(process.cwd(), LATEST_RESULTS)}${options.json === null ? '' : ` and ${options.json}`}`);
   const failed = scenarios.flatMap((s) => s.cases).filter((c) => c.status === 'failed');
   return failed.length === 0 ? 0 : 1;
-}
-
-/** withRuns is `earlier` with the runs of a later round of the same case added. */
-function withRuns(earlier: CaseResult, later: CaseResult): CaseResult {
-  const runs = [...earlier.runs, ...later.runs];
-  const notes = [...new Set([...earlier.notes, ...later.notes])];
-  return { ...earlier, runs, median: medianMetrics(runs), notes };
 }
 
 function skipped(id: string, label: string, reason: string): CaseResult {

@@ -25,9 +25,9 @@ export interface Scenario {
   title: string;
   /** What is measured, and what it is compared with (goes into the report). */
   description: string;
-  /** Case ids, in table order. */
+  /** Case ids, in table order (a case with variants gives a row per variant). */
   cases: string[];
-  /** Case ids the ratio columns divide by ("vs nginx", "vs direct"). */
+  /** Result ids (case or variant ids) the ratio columns divide by ("vs nginx", "vs direct"). */
   references: string[];
   /** Request path wrk loads. */
   path: string;
@@ -127,6 +127,24 @@ const SCENARIO_LIST: Scenario[] = [
       'should go straight to the target. Compared with plain Ricochet `GET /`.',
     cases: ['ricochet', 'ricochet-cached-replay'],
     references: ['ricochet'],
+    path: '/',
+    headers: [],
+    script: null,
+    probe: getHello,
+  },
+  {
+    name: 'replay-in-process',
+    title: 'replay and cached replay against a plain request, in one Ricochet process',
+    description:
+      'One Ricochet process (bench/ricochet/in-process.toml) serves three loads, told apart by the Host header: `target.localhost` is proxied ' +
+      'straight to the plain backend (app "target"); `bench.localhost` goes to app "router", whose backend answers `fly-replay: app=target`, ' +
+      'so Ricochet replays it to "target"; `cached.localhost` goes to app "cached-router", which also sends `fly-replay-cache: /*`, so after ' +
+      'the first replay Ricochet goes straight to "target". After a warm-up of each, every round measures each load once, the one that goes ' +
+      'first rotating, so drift in the machine\'s load falls on all three alike (separate processes, as in `replay` and `cached-replay`, ' +
+      'differ by up to 25 % on a noisy machine). `µs/req vs in-process-plain` is the issue\'s ratio: Ricochet\'s CPU per replayed request ' +
+      'against its CPU per plain request.',
+    cases: ['ricochet-in-process'],
+    references: ['in-process-plain'],
     path: '/',
     headers: [],
     script: null,

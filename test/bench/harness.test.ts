@@ -4,16 +4,22 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseTOML } from 'smol-toml';
+import type { CaseResult, RunMetrics, ScenarioResult } from '../../bench/bench-results.ts';
+import { CASES, caseLoads } from '../../bench/cases.ts';
 import { parseBenchOptions } from '../../bench/cli-options.ts';
 import { median, medianMetrics } from '../../bench/median-metrics.ts';
 import { parseProcStat } from '../../bench/proc-stat.ts';
+import { resultsTable } from '../../bench/results-table.ts';
 import { bigCatalogApps, renderTemplate } from '../../bench/ricochet-config.ts';
+import { mergeRound, settledEarlier, variantOrder } from '../../bench/run-case.ts';
+import { SCENARIOS } from '../../bench/scenarios.ts';
 import { parseWrkReport, wrkArgs } from '../../bench/wrk.ts';
 
 const BENCH_DIR = fileURLToPath(new URL('../../bench/', import.meta.url));
@@ -96,8 +102,7 @@ test('renderTemplate fills every placeholder and refuses an unknown one', () => 
   assert.throws(() => renderTemplate('{{MISSING}}', {}), TypeError);
 });
 
-test('the Ricochet templates and the big catalog are valid TOML with the expected apps and machines', async () => {
-  const { readFileSync } = await import('node:fs');
+test('the Ricochet templates and the big catalog are valid TOML with the expected apps and machines', () => {
   const values = { API_PORT: 1, PROXY_PORT: 2, BACKEND_PORT: 3, ROUTER_PORT: 4, TARGET_PORT: 5 };
   const plain = parseTOML(renderTemplate(readFileSync(path.join(BENCH_DIR, 'ricochet/plain.toml'), 'utf8'), values));
   const listen = plain.listen as { host: string; api: string; ports: Record<string, number> };
@@ -114,6 +119,105 @@ test('the Ricochet templates and the big catalog are valid TOML with the expecte
   assert.equal(big.apps.length, 999);
   assert.equal(big.apps.reduce((sum, app) => sum + app.machines[0].count, 0), 99_999);
   assert.equal(new Set(big.apps.map((app) => app.name)).size, 999);
+});
+
+test('the in-process template gives target, router and cached-router the hosts the case\'s variants send', () => {
+  const template = readFileSync(path.join(BENCH_DIR, 'ricochet/in-process.toml'), 'utf8');
+  const values = { API_PORT: 1, PROXY_PORT: 2, TARGET_PORT: 3, ROUTER_PORT: 4, CACHED_ROUTER_PORT: 5 };
+  const config = parseTOML(renderTemplate(template, values)) as {
+    listen: { ports: Record<string, number> };
+    apps: { name: string; hostnames: string[]; machines: { address: string }[] }[];
+  };
+  assert.equal(config.listen.ports['80'], 2);
+  assert.equal(config.listen.ports['443'], 0);
+  assert.deepEqual(
+    config.apps.map((app) => [app.name, app.hostnames, app.machines[0].address]),
+    [
+      ['target', ['target.localhost'], '127.0.0.1:3'],
+      ['router', ['bench.localhost'], '127.0.0.1:4'],
+      ['cached-router', ['cached.localhost'], '127.0.0.1:5'],
+    ],
+  );
+  assert.throws(() => renderTemplate(template, { API_PORT: 1, PROXY_PORT: 2, TARGET_PORT: 3, ROUTER_PORT: 4 }), TypeError);
+
+  const spec = CASES.get('ricochet-in-process');
+  assert.ok(spec !== undefined);
+  // Backends start in template order: the plain target, then the replaying router, then the caching one.
+  assert.deepEqual(spec.backends, ['plain', 'replay', 'replay-cache']);
+  assert.deepEqual(
+    caseLoads(spec).map((load) => [load.id, load.hostHeader]),
+    [['in-process-plain', 'target.localhost'], ['in-process-replay', 'bench.localhost'], ['in-process-cached-replay', 'cached.localhost']],
+  );
+  const scenario = SCENARIOS.get('replay-in-process');
+  assert.deepEqual(scenario?.cases, ['ricochet-in-process']);
+  assert.deepEqual(scenario?.references, ['in-process-plain']);
+});
+
+test('caseLoads gives a case without variants as its own single load', () => {
+  const spec = CASES.get('ricochet');
+  assert.ok(spec !== undefined);
+  assert.deepEqual(caseLoads(spec), [{ id: 'ricochet', label: spec.label, hostHeader: 'bench.localhost' }]);
+});
+
+test('variantOrder starts round r at variant r mod n, so no variant always follows the same one', () => {
+  assert.deepEqual(variantOrder(3, 0), [0, 1, 2]);
+  assert.deepEqual(variantOrder(3, 1), [1, 2, 0]);
+  assert.deepEqual(variantOrder(3, 2), [2, 0, 1]);
+  assert.deepEqual(variantOrder(3, 4), [1, 2, 0]);
+  assert.deepEqual(variantOrder(1, 7), [0]);
+  // Over n rounds each variant goes first once.
+  assert.deepEqual([0, 1, 2, 3].map((round) => variantOrder(4, round)[0]), [0, 1, 2, 3]);
+  assert.throws(() => variantOrder(0, 0), RangeError);
+  assert.throws(() => variantOrder(2, -1), RangeError);
+});
+
+function metrics(requestsPerSecond: number, cpuUsPerRequest: number): RunMetrics {
+  return {
+    requestsPerSecond, requests: requestsPerSecond, p50Ms: 1, p99Ms: 2, cpuUsPerRequest, rssMiB: 80,
+    core0Busy: 1, core1Busy: 0.5, socketErrors: 0, non2xx: 0,
+  };
+}
+
+function okResult(id: string, runs: RunMetrics[], notes: string[] = []): CaseResult {
+  return { id, label: id, status: 'ok', reason: null, startupMs: 100, runs, median: runs.length === 0 ? null : medianMetrics(runs), notes };
+}
+
+function failedResult(id: string, reason: string): CaseResult {
+  return { id, label: id, status: 'failed', reason, startupMs: null, runs: [], median: null, notes: [] };
+}
+
+test('mergeRound adds a later round\'s runs under each result id and a failure replaces the earlier result', () => {
+  let byId = mergeRound(new Map(), [okResult('a', [metrics(100, 10)], ['slow']), okResult('b', [metrics(50, 20)])]);
+  byId = mergeRound(byId, [okResult('a', [metrics(300, 30)], ['slow', 'busy']), failedResult('b', 'exited')]);
+  assert.deepEqual([...byId.keys()], ['a', 'b']);
+  const a = byId.get('a')!;
+  assert.equal(a.runs.length, 2);
+  assert.equal(a.median?.requestsPerSecond, 200);
+  assert.deepEqual(a.notes, ['slow', 'busy']);
+  assert.equal(byId.get('b')?.status, 'failed');
+});
+
+test('settledEarlier stops a case from running again once any of its loads failed or was skipped', () => {
+  const byId = new Map([['a', okResult('a', [metrics(1, 1)])], ['b', failedResult('b', 'exited')]]);
+  assert.equal(settledEarlier(byId, ['a']), false);
+  assert.equal(settledEarlier(byId, ['a', 'b']), true);
+  assert.equal(settledEarlier(byId, ['new']), false);
+});
+
+test('resultsTable divides proxy µs/req by the first reference\'s and shows a dash without it', () => {
+  const scenario: ScenarioResult = {
+    name: 'replay-in-process', title: 't', description: 'd', references: ['plain'],
+    cases: [okResult('plain', [metrics(1000, 40)]), okResult('replay', [metrics(600, 60)]), failedResult('cached', 'exited')],
+  };
+  const table = resultsTable(scenario);
+  const column = table.header.indexOf('µs/req vs plain');
+  assert.equal(column, table.header.indexOf('vs plain') + 1);
+  assert.deepEqual(table.rows.map((row) => row[column]), ['1.00', '1.50', '—']);
+  assert.deepEqual(table.rows.map((row) => row[table.header.indexOf('vs plain')]), ['1.00', '0.60', '—']);
+  const withoutReference = resultsTable({ ...scenario, cases: scenario.cases.slice(1) });
+  assert.equal(withoutReference.rows[0][column], '—');
+  const twoReferences = resultsTable({ ...scenario, references: ['plain', 'replay'] });
+  assert.deepEqual(twoReferences.header.filter((name) => name.startsWith('µs/req vs')), ['µs/req vs plain']);
 });
 
 test('the backend answers 13 bytes, 64 KiB, the upload size, and fly-replay in replay mode', async (t) => {
