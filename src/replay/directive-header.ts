@@ -23,10 +23,27 @@ export interface ReplayHeaderField {
   value: string;
 }
 
-const NAME_CHAR = /[A-Za-z0-9_-]/;
+const TAB = 0x09;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const BACKSLASH = 0x5c;
 
-function isSpace(char: string | undefined): boolean {
-  return char === ' ' || char === '\t';
+// The scan reads char codes: past the end charCodeAt is NaN, which is no class's member.
+function isSpace(code: number): boolean {
+  return code === SPACE || code === TAB;
+}
+
+/** isSeparator: what may stand between fields, skipped there (empty segments included). */
+function isSeparator(code: number): boolean {
+  return isSpace(code) || code === SEMICOLON || code === COMMA;
+}
+
+/** isNameChar: letters, digits, `_` and `-`. */
+function isNameChar(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x5f || code === 0x2d;
 }
 
 function fail(message: string, field: string | null): never {
@@ -41,65 +58,67 @@ function describe(char: string): string {
 /** startsField tells whether `name=` (with optional spaces) begins at `from`. */
 function startsField(text: string, from: number): boolean {
   let at = from;
-  while (isSpace(text[at])) at++;
+  while (isSpace(text.charCodeAt(at))) at++;
   const nameStart = at;
-  while (at < text.length && NAME_CHAR.test(text[at])) at++;
+  while (isNameChar(text.charCodeAt(at))) at++;
   if (at === nameStart) return false;
-  while (isSpace(text[at])) at++;
-  return text[at] === '=';
+  while (isSpace(text.charCodeAt(at))) at++;
+  return text.charCodeAt(at) === EQUALS;
 }
 
 /** endsValue tells whether the character at `at` ends a value: end, `;`, or a field's `,`. */
 function endsValue(text: string, at: number): boolean {
   if (at >= text.length) return true;
-  const char = text[at];
-  return char === ';' || (char === ',' && startsField(text, at + 1));
+  const code = text.charCodeAt(at);
+  return code === SEMICOLON || (code === COMMA && startsField(text, at + 1));
 }
 
 export function splitReplayHeader(text: string): ReplayHeaderField[] {
   const fields: ReplayHeaderField[] = [];
   let at = 0;
   for (;;) {
-    while (at < text.length && (isSpace(text[at]) || text[at] === ';' || text[at] === ',')) at++;
+    while (isSeparator(text.charCodeAt(at))) at++;
     if (at >= text.length) return fields;
 
     const nameStart = at;
-    while (at < text.length && NAME_CHAR.test(text[at])) at++;
+    while (isNameChar(text.charCodeAt(at))) at++;
     if (at === nameStart) fail(`unexpected ${describe(text[at])} at position ${at}`, null);
     const name = text.slice(nameStart, at).toLowerCase();
-    while (isSpace(text[at])) at++;
-    if (text[at] !== '=') fail(`field "${name}" has no "=value"`, name);
+    while (isSpace(text.charCodeAt(at))) at++;
+    if (text.charCodeAt(at) !== EQUALS) fail(`field "${name}" has no "=value"`, name);
     at++;
-    while (isSpace(text[at])) at++;
+    while (isSpace(text.charCodeAt(at))) at++;
 
     let value = '';
-    if (text[at] === '"') {
+    if (text.charCodeAt(at) === QUOTE) {
       at++;
       let closed = false;
       while (at < text.length) {
-        const char = text[at];
-        if (char === '\\' && at + 1 < text.length) {
+        const code = text.charCodeAt(at);
+        if (code === BACKSLASH && at + 1 < text.length) {
           value += text[at + 1];
           at += 2;
-        } else if (char === '"') {
+        } else if (code === QUOTE) {
           closed = true;
           at++;
           break;
         } else {
-          value += char;
+          value += text[at];
           at++;
         }
       }
       if (!closed) fail(`the quoted value of "${name}" is not closed`, name);
-      while (isSpace(text[at])) at++;
+      while (isSpace(text.charCodeAt(at))) at++;
       if (!endsValue(text, at)) fail(`unexpected ${describe(text[at])} after the quoted value of "${name}"`, name);
     } else {
       const valueStart = at;
       while (!endsValue(text, at)) {
-        if (text[at] === '"') fail(`a quote inside the unquoted value of "${name}"`, name);
+        if (text.charCodeAt(at) === QUOTE) fail(`a quote inside the unquoted value of "${name}"`, name);
         at++;
       }
-      value = text.slice(valueStart, at).replace(/[ \t]+$/, '');
+      let valueEnd = at;
+      while (valueEnd > valueStart && isSpace(text.charCodeAt(valueEnd - 1))) valueEnd--;
+      value = text.slice(valueStart, valueEnd);
     }
     fields.push({ name, value });
     at++; // the separator, or past the end

@@ -91,10 +91,11 @@ export function parseReplayHeader(value: string): ReplayDirective {
   if (fields.length === 0) throw new ReplayParseError('Cannot follow fly-replay: the header has no fields', null);
 
   const directive = emptyDirective();
-  const seen = new Set<string>();
-  for (const { name, value: text } of fields) {
-    if (seen.has(name)) throw new ReplayParseError(`Cannot follow fly-replay: "${name}" is given twice`, name);
-    seen.add(name);
+  for (let i = 0; i < fields.length; i++) {
+    const { name, value: text } = fields[i];
+    for (let j = 0; j < i; j++) {
+      if (fields[j].name === name) throw new ReplayParseError(`Cannot follow fly-replay: "${name}" is given twice`, name);
+    }
     if (text === '') throw new ReplayParseError(`Cannot follow fly-replay: "${name}" is empty`, name);
     switch (name) {
       case 'region':

@@ -49,11 +49,16 @@ export class ReplayHeaderValueError extends TypeError {
 
 const REASONS: ReadonlySet<string> = new Set(['timeout', 'retries_exhausted', 'no_candidate']);
 
+/** WORD is visible ASCII without `;` or spaces. */
+const WORD = /^[\x21-\x3a\x3c-\x7e]*$/;
+
 /**
  * checkPart guards the one-line `key=value;…` format: no `;` (the separator), only visible ASCII
  * and spaces, and no surrounding whitespace (RFC 9110 §5.5 drops it, and the parsers trim it).
  */
 function checkPart(header: string, field: string, value: string): string {
+  // Most values (ids, regions) are one visible-ASCII word: one test proves every rule below.
+  if (typeof value === 'string' && WORD.test(value)) return value;
   if (typeof value !== 'string') throw new ReplayHeaderValueError(header, field, 'must be a string');
   if (!/^[\x20-\x7e]*$/.test(value)) throw new ReplayHeaderValueError(header, field, 'may hold only visible ASCII and spaces');
   if (value.includes(';')) throw new ReplayHeaderValueError(header, field, 'may not contain ";"');
