@@ -17,6 +17,13 @@ export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** DIGITS is a Content-Length: at most 15 digits keep it a safe integer. */
 const DIGITS = /^[0-9]{1,15}$/;
 
+/** formatFieldLines writes a flat `[name, value, …]` list as header lines, `name: value\r\n` each. */
+export function formatFieldLines(headers: readonly string[]): string {
+  let lines = '';
+  for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return lines;
+}
+
 /** trimOws is text[from, to) without leading and trailing spaces and tabs (String#trim also eats others). */
 export function trimOws(text: string, from: number, to: number): string {
   while (from < to && (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9)) from++;

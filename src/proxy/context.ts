@@ -10,6 +10,7 @@ import type { Snapshot } from '../catalog/snapshot.ts';
 import type { RegionChoice } from '../replay/regions.ts';
 import type { ReplayTransform } from '../replay/directive.ts';
 import type { BodyBuffer } from '../replay/body-buffer.ts';
+import type { ForwardedHeaders } from './upstream-headers.ts';
 import type { Cancellation } from './cancellation.ts';
 import type { ClientRequestHeaders } from './request-headers.ts';
 
@@ -88,7 +89,7 @@ export interface RequestContext {
   host: string;
   headers: ClientRequestHeaders;
   /** The client's headers plus the forwarding headers (spec §7.1), built once per request. */
-  upstreamBase: string[] | null;
+  upstreamBase: ForwardedHeaders | null;
   body: BodyBuffer | null;
   snapshot: Snapshot;
   /** The app the Host header named. */

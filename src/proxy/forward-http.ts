@@ -32,7 +32,7 @@ export async function forwardHttp(rt: ProxyRuntime, ctx: RequestContext, pick: P
       {
         path: head.path,
         method: ctx.method,
-        headers: head.headers,
+        fields: head.fields,
         body: ctx.body === null ? null : ctx.body.reader(),
         bodyLength: ctx.exchange.head.contentLength !== null,
         cancel: ctx.cancel,

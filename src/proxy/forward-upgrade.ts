@@ -48,10 +48,7 @@ export async function forwardUpgrade(rt: ProxyRuntime, ctx: RequestContext, pick
   }
   let joined = false;
   try {
-    let text = `${ctx.method} ${head.path} HTTP/1.1\r\n`;
-    for (let i = 0; i < head.headers.length; i += 2) text += `${head.headers[i]}: ${head.headers[i + 1]}\r\n`;
-    text += `connection: upgrade\r\nupgrade: ${ctx.headers.upgrade}\r\n\r\n`;
-    upstream.write(text);
+    upstream.write(`${ctx.method} ${head.path} HTTP/1.1\r\n${head.fields}connection: upgrade\r\nupgrade: ${ctx.headers.upgrade}\r\n\r\n`);
     if (ctx.upgradeHead !== null && ctx.upgradeHead.length > 0) upstream.write(ctx.upgradeHead);
 
     const response = await readHead(upstream, machine);

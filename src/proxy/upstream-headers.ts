@@ -4,21 +4,32 @@
  * headers (fly-replay-src, fly-replay-cache-status, fly-replay-failed,
  * fly-preferred-instance-unavailable), then a JSON replay's `transform` (spec §2).
  */
+import { formatFieldLines } from '../http1/fields.ts';
 import type { RequestContext, Target } from './context.ts';
 import type { Pick } from './pick-machine.ts';
 import { addForwardingHeaders, deleteHeader, setHeader } from './request-headers.ts';
 import type { ProxyRuntime } from './runtime.ts';
 
+/** UpstreamHead is one hop's request target and header lines, as they go to the machine. */
 export interface UpstreamHead {
   path: string;
-  headers: string[];
+  /** `name: value\r\n` per field (formatFieldLines). */
+  fields: string;
+}
+
+/** ForwardedHeaders is the client's cleaned headers plus the forwarding headers, built once per request. */
+export interface ForwardedHeaders {
+  /** Flat `[name, value, …]`. */
+  list: string[];
+  /** `list` as header lines: every hop without a transform starts from them. */
+  fields: string;
 }
 
 export function buildUpstreamHeaders(rt: ProxyRuntime, ctx: RequestContext, target: Target, pick: Pick): UpstreamHead {
   if (ctx.upstreamBase === null) {
     // The client's cleaned headers are read once, here: they become the base list in place.
-    const base = ctx.headers.forward;
-    addForwardingHeaders(base, {
+    const list = ctx.headers.forward;
+    addForwardingHeaders(list, {
       clientIp: ctx.clientIp,
       publicPort: ctx.publicPort,
       region: rt.config.region,
@@ -29,22 +40,24 @@ export function buildUpstreamHeaders(rt: ProxyRuntime, ctx: RequestContext, targ
       via: ctx.headers.via,
       httpVersion: ctx.httpVersion,
     });
-    ctx.upstreamBase = base;
+    ctx.upstreamBase = { list, fields: formatFieldLines(list) };
   }
-  const simple = target.headers.length === 0 && pick.preferredUnavailable === null && target.transform === null;
-  if (simple) return { path: ctx.url, headers: ctx.upstreamBase };
-
-  const headers = ctx.upstreamBase.concat(target.headers);
-  if (pick.preferredUnavailable !== null) headers.push('fly-preferred-instance-unavailable', pick.preferredUnavailable);
-  let path = ctx.url;
+  const base = ctx.upstreamBase;
   const transform = target.transform;
-  if (transform !== null) {
-    // Deletes first, then sets, so a set header is never deleted by the same transform (decision).
-    for (const name of transform.deleteHeaders) deleteHeader(headers, name.toLowerCase());
-    for (const { name, value } of transform.setHeaders) setHeader(headers, name.toLowerCase(), value);
-    if (transform.path !== null) path = rewritePath(ctx.url, transform.path);
+  if (transform === null) {
+    // The hop's own headers follow the base lines: a replay's second hop rewrites none of them.
+    let fields = base.fields;
+    if (target.headers.length > 0) fields += formatFieldLines(target.headers);
+    if (pick.preferredUnavailable !== null) fields += `fly-preferred-instance-unavailable: ${pick.preferredUnavailable}\r\n`;
+    return { path: ctx.url, fields };
   }
-  return { path, headers };
+  const headers = base.list.concat(target.headers);
+  if (pick.preferredUnavailable !== null) headers.push('fly-preferred-instance-unavailable', pick.preferredUnavailable);
+  // Deletes first, then sets, so a set header is never deleted by the same transform (decision).
+  for (const name of transform.deleteHeaders) deleteHeader(headers, name.toLowerCase());
+  for (const { name, value } of transform.setHeaders) setHeader(headers, name.toLowerCase(), value);
+  const path = transform.path === null ? ctx.url : rewritePath(ctx.url, transform.path);
+  return { path, fields: formatFieldLines(headers) };
 }
 
 /**

@@ -12,11 +12,11 @@ export interface UpstreamRequest {
   method: string;
   /** Request target: path and query. */
   path: string;
-  /** Flat `[name, value, …]`, with Host. */
-  headers: readonly string[];
-  /** The body, or null. Sent as is when `headers` has Content-Length, else chunked. */
+  /** The header lines, `name: value\r\n` each (formatFieldLines), with Host. */
+  fields: string;
+  /** The body, or null. Sent as is when `fields` has Content-Length, else chunked. */
   body: AsyncIterable<Buffer> | null;
-  /** Whether `headers` carries Content-Length for `body`. */
+  /** Whether `fields` carries Content-Length for `body`. */
   bodyLength: boolean;
   /** Cancelling ends the exchange and closes its connection (the client went away). */
   cancel: CancelHook | null;
@@ -93,6 +93,12 @@ export class Exchange {
   }
 }
 
+/**
+ * READ_BUFFER is where every upstream socket reads into (net.connect `onread`): a read is handled
+ * before the next one starts, so one buffer serves all, and what outlives the read is copied.
+ */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** Connection is one socket to the machine and the exchange on it, if any. */
 export class Connection {
   readonly pool: UpstreamPool;
@@ -107,12 +113,18 @@ export class Connection {
   armedMs = 0;
   error: Error | null = null;
 
-  constructor(pool: UpstreamPool, socket: net.Socket) {
+  constructor(pool: UpstreamPool, connect: (onread: net.OnReadOpts) => net.Socket) {
     this.pool = pool;
+    const socket = connect({
+      buffer: READ_BUFFER,
+      callback: (bytes: number): boolean => {
+        this.pool.onData(this, READ_BUFFER.subarray(0, bytes));
+        return true;
+      },
+    });
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', () => this.pool.onConnect(this));
-    socket.on('data', (chunk: Buffer) => this.pool.onData(this, chunk));
     socket.on('timeout', () => this.pool.onTimeout(this));
     socket.on('end', () => this.pool.onEnd(this));
     // 'close' always follows 'error'; the error is kept for it.

@@ -1,8 +1,9 @@
 /**
  * UpstreamPool is Ricochet's HTTP/1.1 client for one machine address: keep-alive connections
  * reused newest first (spec §8.2.6), one request per connection at a time, the request head
- * written as one string, the response head parsed once and its body handed to a sink with
- * backpressure. It does only what a proxy hop needs, which is what makes it cheaper per request
+ * written as one string, every connection reading into one shared buffer (no allocation per
+ * read; what outlives a read is copied), the response head parsed once and its body handed to a
+ * sink with backpressure. It does only what a proxy hop needs, which is what makes it cheaper per request
  * than a general client (docs/benchmarks.md measures both).
  *
  * Callers give it valid field names and values: client headers were checked by the HTTP server,
@@ -108,7 +109,7 @@ export class UpstreamPool {
   }
 
   #connect(exchange: Exchange): void {
-    const connection = new Connection(this, net.connect(this.port, this.host));
+    const connection = new Connection(this, (onread) => net.connect({ port: this.port, host: this.host, onread }));
     this.#connections.add(connection);
     this.#arm(connection, this.options.connectTimeoutMs);
     connection.exchange = exchange;
@@ -132,11 +133,8 @@ export class UpstreamPool {
     connection.silentMs = 0;
     const request = exchange.request;
     const chunked = request.body !== null && !request.bodyLength;
-    let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
-    const headers = request.headers;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    head += chunked ? 'transfer-encoding: chunked\r\n\r\n' : '\r\n';
-    socket.write(head, 'latin1');
+    const framing = chunked ? 'transfer-encoding: chunked\r\n\r\n' : '\r\n';
+    socket.write(`${request.method} ${request.path} HTTP/1.1\r\n${request.fields}${framing}`, 'latin1');
     if (request.body !== null) void this.#sendBody(connection, exchange, request.body, chunked);
   }
 
@@ -195,7 +193,8 @@ export class UpstreamPool {
       const end = findHeadEnd(buf);
       if (end === -1) {
         if (buf.length > MAX_RESPONSE_HEAD_BYTES) throw new BadResponseError(`response head over ${MAX_RESPONSE_HEAD_BYTES} bytes`);
-        exchange.pending = buf;
+        // `buf` may be part of the shared read buffer (READ_BUFFER): what is kept is copied.
+        exchange.pending = Buffer.from(buf);
         return;
       }
       if (end > MAX_RESPONSE_HEAD_BYTES) throw new BadResponseError(`response head over ${MAX_RESPONSE_HEAD_BYTES} bytes`);
@@ -224,20 +223,21 @@ export class UpstreamPool {
     }
   }
 
+  /** #readBody hands the body on; `chunk` is read into READ_BUFFER, so the pieces handed on are copies. */
   #readBody(connection: Connection, exchange: Exchange, chunk: Buffer): void {
     const sink = exchange.sink!;
     let fits = true;
     let extra = false;
     if (exchange.decoder !== null) {
       const used = exchange.decoder.push(chunk, (data) => {
-        if (!sink.write(data)) fits = false;
+        if (!sink.write(Buffer.from(data))) fits = false;
       });
       extra = used < chunk.length;
       // A write may have cancelled the exchange.
       if (exchange.connection !== connection) return;
       if (exchange.decoder.done) return this.#finish(connection, exchange, extra);
     } else if (exchange.remaining === -1) {
-      if (chunk.length > 0 && !sink.write(chunk)) fits = false;
+      if (chunk.length > 0 && !sink.write(Buffer.from(chunk))) fits = false;
       if (exchange.connection !== connection) return;
     } else {
       const take = Math.min(exchange.remaining, chunk.length);
@@ -245,8 +245,8 @@ export class UpstreamPool {
       const piece = take === chunk.length ? chunk : chunk.subarray(0, take);
       exchange.remaining -= take;
       // The body's last piece goes with its end: a small response is one write to the client.
-      if (exchange.remaining === 0) return this.#finish(connection, exchange, extra, take > 0 ? piece : undefined);
-      if (take > 0 && !sink.write(piece)) fits = false;
+      if (exchange.remaining === 0) return this.#finish(connection, exchange, extra, take > 0 ? Buffer.from(piece) : undefined);
+      if (take > 0 && !sink.write(Buffer.from(piece))) fits = false;
       if (exchange.connection !== connection) return;
     }
     if (!fits) {

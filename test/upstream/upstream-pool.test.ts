@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { headerValue, MAX_RESPONSE_HEAD_BYTES, type ResponseHead } from '../../src/upstream/response-head.ts';
 import type { BodySink, CancelHook, UpstreamRequest } from '../../src/upstream/connection.ts';
 import { UpstreamPool, type UpstreamPoolOptions } from '../../src/upstream/upstream-pool.ts';
+import { formatFieldLines } from '../../src/http1/fields.ts';
 
 /** GENEROUS_MS is a timeout no test means to reach (the lead benchmarks on this machine meanwhile). */
 const GENEROUS_MS = 20_000;
@@ -81,7 +82,7 @@ interface Received {
 }
 
 function request(overrides: Partial<UpstreamRequest> = {}): UpstreamRequest {
-  return { method: 'GET', path: '/', headers: ['host', 'machine.test'], body: null, bodyLength: false, cancel: null, ...overrides };
+  return { method: 'GET', path: '/', fields: formatFieldLines(['host', 'machine.test']), body: null, bodyLength: false, cancel: null, ...overrides };
 }
 
 /** send streams one request into `sink` and checks the head came once and the sink was ended. */
@@ -203,7 +204,7 @@ test('UpstreamPool sends requests one after another over one keep-alive connecti
   });
   const pool = makePool(t, machine.port);
   for (const path of ['/a', '/b?q=1', '/c']) {
-    const { head, body } = await send(pool, { path, headers: ['host', 'machine.test', 'x-test', path] });
+    const { head, body } = await send(pool, { path, fields: formatFieldLines(['host', 'machine.test', 'x-test', path]) });
     assert.equal(head.status, 200);
     assert.equal(headerValue(head.headers, 'x-reply'), 'yes');
     assert.equal(head.keepAlive, true);
@@ -454,7 +455,7 @@ test('UpstreamPool sends a body with Content-Length as is', async (t) => {
   const total = Buffer.concat(pieces);
   const received = await send(pool, {
     method: 'POST',
-    headers: ['host', 'machine.test', 'content-length', String(total.length)],
+    fields: formatFieldLines(['host', 'machine.test', 'content-length', String(total.length)]),
     body: chunksOf(...pieces),
     bodyLength: true,
   });
@@ -507,7 +508,7 @@ test('UpstreamPool hands over an early response while the body is still being se
   }
   const early = await send(pool, {
     method: 'POST',
-    headers: ['host', 'machine.test', 'content-length', '12'],
+    fields: formatFieldLines(['host', 'machine.test', 'content-length', '12']),
     body: body(),
     bodyLength: true,
   });
@@ -533,7 +534,7 @@ test('UpstreamPool closes the connection when the body fails after an early resp
   }
   const early = await send(pool, {
     method: 'POST',
-    headers: ['host', 'machine.test', 'content-length', '12'],
+    fields: formatFieldLines(['host', 'machine.test', 'content-length', '12']),
     body: body(),
     bodyLength: true,
   });
@@ -576,7 +577,7 @@ test('UpstreamPool does not retry a request with a body on a reused connection t
   const post = send(pool, {
     method: 'POST',
     path: '/post',
-    headers: ['host', 'machine.test', 'content-length', '2'],
+    fields: formatFieldLines(['host', 'machine.test', 'content-length', '2']),
     body: chunksOf('hi'),
     bodyLength: true,
   });
@@ -632,8 +633,8 @@ test('UpstreamPool never hands out an idle connection whose end it has just read
   // Registered after the pool's own listeners: runs once the pool has seen the end, before 'close'.
   const late = new Promise<Received>((resolve, reject) =>
     made[0].once('end', () => {
-      const headers = ['host', 'machine.test', 'content-length', '4'];
-      send(pool, { method: 'POST', path: '/late', headers, body: chunksOf('late'), bodyLength: true }).then(resolve, reject);
+      const fields = formatFieldLines(['host', 'machine.test', 'content-length', '4']);
+      send(pool, { method: 'POST', path: '/late', fields, body: chunksOf('late'), bodyLength: true }).then(resolve, reject);
     }),
   );
   assert.equal((await first).body, '0');
@@ -899,6 +900,66 @@ test('UpstreamPool stops reading while the sink asks to wait and resumes on drai
   assert.equal(received.body, `first${rest}`);
   assert.equal((await send(pool, { path: '/again' })).body, 'again');
   assert.equal(machine.sockets.length, 1);
+});
+
+/** KeepSink keeps the very buffers it is handed, as a client socket's write queue does. */
+class KeepSink extends EventEmitter implements BodySink {
+  kept: Buffer[] = [];
+  ended = false;
+
+  write(chunk: Buffer): boolean {
+    this.kept.push(chunk);
+    this.emit('written');
+    return true;
+  }
+
+  end(last?: Buffer): void {
+    if (last !== undefined) this.kept.push(last);
+    this.ended = true;
+    this.emit('ended');
+  }
+}
+
+test('UpstreamPool hands a sink body pieces of its own, which later reads on other connections leave intact', async (t) => {
+  const machine = await rawMachine(t, (socket, index) =>
+    readRequests(socket, () => {
+      if (index === 0) socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\naaaa`, 'latin1');
+      else socket.write(ok('bbbbbbbb'), 'latin1');
+    }),
+  );
+  const pool = makePool(t, machine.port);
+  const slow = new KeepSink();
+  const first = pool.stream(request(), () => slow);
+  await once(slow, 'written');
+  // A second connection's response is read while the first piece waits in the sink.
+  assert.equal((await send(pool)).body, 'bbbbbbbb');
+  machine.sockets[0].write('AAAA', 'latin1');
+  await first;
+  assert.equal(Buffer.concat(slow.kept).toString('latin1'), 'aaaaAAAA');
+});
+
+test('UpstreamPool keeps a head split after a 1xx response whole while other connections read', async (t) => {
+  const halfSent = new Inbox<net.Socket>();
+  const machine = await rawMachine(t, (socket, index) =>
+    readRequests(socket, () => {
+      if (index > 0) {
+        socket.write(ok('x'.repeat(64)), 'latin1');
+      } else {
+        socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-le', 'latin1');
+        halfSent.push(socket);
+      }
+    }),
+  );
+  const pool = makePool(t, machine.port);
+  const first = send(pool);
+  const socket = await halfSent.next();
+  // The second connection's connect and response take turns of the loop after the half head
+  // was read, so its bytes land in the read buffer after the half head was put aside.
+  assert.equal((await send(pool)).body, 'x'.repeat(64));
+  socket.write('ngth: 4\r\n\r\ndone', 'latin1');
+  const received = await first;
+  assert.equal(received.head.status, 200);
+  assert.equal(received.body, 'done');
 });
 
 test('UpstreamPool delivers a large body whole through a sink that asks to wait after every write', async (t) => {
