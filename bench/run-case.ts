@@ -25,6 +25,8 @@ const MIB = 1024 * 1024;
 /** BACKGROUND_SAMPLE_MS and BACKGROUND_BUSY_NOTE: a core busier than this before a case is noted. */
 const BACKGROUND_SAMPLE_MS = 1000;
 const BACKGROUND_BUSY_NOTE = 0.15;
+/** VARIANT_SETTLE_SECONDS of unmeasured load on a variant come before each of its measured runs. */
+const VARIANT_SETTLE_SECONDS = 1;
 /** ERROR_SHARE_NOTE: past this share of error responses a case's speed means nothing. */
 const ERROR_SHARE_NOTE = 0.01;
 
@@ -216,6 +218,8 @@ async function measure(m: Measurement): Promise<void> {
   for (let i = 0; i < settings.runs; i++) {
     for (const index of variantOrder(loads.length, m.firstRound + i)) {
       const load = loads[index];
+      // What the previous variant left behind (its garbage, its connections) is paid off unmeasured.
+      if (loads.length > 1) await runWrk(env.group, wrkOptions(load, VARIANT_SETTLE_SECONDS));
       const run = await measuredRun(target.process.pid, wrkOptions(load, settings.seconds), env.group);
       assertAlive(started);
       results[index].runs.push(run);
