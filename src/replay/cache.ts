@@ -132,6 +132,8 @@ export class ReplayCache {
   readonly #now: () => number;
   /** #entries is in least-recently-used-first order: a hit deletes and re-inserts. */
   readonly #entries = new Map<string, CacheEntry>();
+  /** #newest is the entry last in #entries' order, when known: a hit on it moves nothing. */
+  #newest: CacheEntry | null = null;
   /** #pathScopes counts path entries per (source app, host), so most lookups skip the walk. */
   readonly #pathScopes = new Map<string, number>();
   #hits = 0;
@@ -339,8 +341,12 @@ export class ReplayCache {
       this.#expirations += 1;
       return undefined;
     }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    // A hot entry is usually the newest already: moving it would change nothing but cost two writes.
+    if (entry !== this.#newest) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      this.#newest = entry;
+    }
     return entry;
   }
 
@@ -358,6 +364,7 @@ export class ReplayCache {
       hits: 0,
     };
     this.#entries.set(entry.key, entry);
+    this.#newest = entry;
     if (entry.kind === 'path') this.#countScope(entry, 1);
     while (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.values().next().value as CacheEntry;
@@ -371,6 +378,7 @@ export class ReplayCache {
   /** #remove deletes an entry and keeps the path-entry counts right. */
   #remove(entry: CacheEntry): void {
     this.#entries.delete(entry.key);
+    if (entry === this.#newest) this.#newest = null;
     if (entry.kind === 'path') this.#countScope(entry, -1);
   }
 

@@ -189,6 +189,24 @@ test('the cache evicts the least recently used entry at maxEntries, and a hit re
   assert.equal(cache.stats().evictions, 2);
 });
 
+test('a hit on the newest entry keeps the order, and a hit on an entry a newer one passed moves it', () => {
+  const cache = new ReplayCache({ maxEntries: 3 });
+  const hit = (name: string) => assert.notEqual(cache.lookup('router', request('example.com', `/${name}`), []), null);
+  stored(cache.storePath('router', request('example.com', '/a'), '/a', 60, false, ROUTE));
+  stored(cache.storePath('router', request('example.com', '/b'), '/b', 60, false, ROUTE));
+  hit('b');
+  hit('b');
+  stored(cache.storePath('router', request('example.com', '/c'), '/c', 60, false, ROUTE));
+  hit('b');
+  assert.deepEqual(cache.list().map((entry) => entry.prefix), ['/a', '/c', '/b']);
+  cache.invalidate(cache.list()[2].key);
+  hit('a');
+  assert.deepEqual(cache.list().map((entry) => entry.prefix), ['/c', '/a']);
+  stored(cache.storePath('router', request('example.com', '/d'), '/d', 60, false, ROUTE));
+  stored(cache.storePath('router', request('example.com', '/e'), '/e', 60, false, ROUTE));
+  assert.deepEqual(cache.list().map((entry) => entry.prefix), ['/a', '/d', '/e']);
+});
+
 test('an expired entry pushed out by a new one counts as an expiration, not an eviction', () => {
   const clock = fakeClock();
   const cache = new ReplayCache({ maxEntries: 1, now: clock.now });
