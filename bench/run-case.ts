@@ -63,8 +63,8 @@ function emptyResult(load: CaseVariant): CaseResult {
 
 /**
  * runCase returns one result per load of the case (its variants, or the case itself). It never
- * throws for a case's own trouble: that becomes `failed` results. `firstRound` continues the
- * rotation of the variants across the processes of an interleaved bench (see variantOrder).
+ * throws for a case's own trouble: that becomes `failed` results. `firstRound` carries the
+ * order of the variants on across the processes of an interleaved bench (see variantOrder).
  */
 export async function runCase(
   spec: CaseSpec,
@@ -100,14 +100,17 @@ export async function runCase(
 
 /**
  * variantOrder is the order in which the `count` loads of one process are measured in round
- * `round`: round r starts at load r mod count, so that no load always follows the same other one
- * (a load's warm caches and the machine's drift then fall on each alike).
+ * `round`: forward in even rounds, backward in odd ones (0 1 2, 2 1 0, 0 1 2 …). Then every load
+ * follows each of its neighbours equally often, so what one load leaves behind (garbage, a
+ * colder cache) falls on the others alike; a plain rotation (0 1 2, 1 2 0, 2 0 1) had the load
+ * after the heaviest one follow it in two rounds of three.
  */
 export function variantOrder(count: number, round: number): number[] {
   if (!Number.isInteger(count) || count < 1 || !Number.isInteger(round) || round < 0) {
     throw new RangeError(`Cannot order variants: need an integer count >= 1 and round >= 0, got count ${count}, round ${round}`);
   }
-  return Array.from({ length: count }, (_unused, i) => (round + i) % count);
+  const forward = Array.from({ length: count }, (_unused, i) => i);
+  return round % 2 === 0 ? forward : forward.reverse();
 }
 
 /** settledEarlier tells whether an earlier round of the case whose loads have `ids` failed or was skipped. */
