@@ -26,7 +26,7 @@ const MIB = 1024 * 1024;
 const BACKGROUND_SAMPLE_MS = 1000;
 const BACKGROUND_BUSY_NOTE = 0.15;
 /** VARIANT_SETTLE_SECONDS of unmeasured load on a variant come before each of its measured runs. */
-const VARIANT_SETTLE_SECONDS = 1;
+export const VARIANT_SETTLE_SECONDS = 1;
 /** ERROR_SHARE_NOTE: past this share of error responses a case's speed means nothing. */
 const ERROR_SHARE_NOTE = 0.01;
 

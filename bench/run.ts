@@ -16,7 +16,7 @@ import { BenchUsageError, parseBenchOptions, USAGE } from './cli-options.ts';
 import type { BenchOptions } from './cli-options.ts';
 import { ProcessGroup } from './process-group.ts';
 import { resultsTable, toAligned } from './results-table.ts';
-import { mergeRound, runCase, settledEarlier } from './run-case.ts';
+import { mergeRound, runCase, settledEarlier, VARIANT_SETTLE_SECONDS } from './run-case.ts';
 import type { CaseSettings } from './run-case.ts';
 import { SCENARIOS } from './scenarios.ts';
 
@@ -120,8 +120,12 @@ async function main(group: ProcessGroup): Promise<number> {
   const rounds = options.interleave ? settings.runs : 1;
   const perRound: CaseSettings = options.interleave ? { ...settings, runs: 1 } : settings;
   /** roundSeconds estimates one round of a case: each of its loads is warmed up and measured. */
-  const roundSeconds = (spec: CaseSpec) =>
-    CASE_OVERHEAD_SECONDS + settings.idleSeconds + caseLoads(spec).length * (settings.warmupSeconds + perRound.runs * settings.seconds);
+  const roundSeconds = (spec: CaseSpec) => {
+    const loads = caseLoads(spec).length;
+    // Several loads of one process settle before each measured run (run-case.ts).
+    const runSeconds = settings.seconds + (loads > 1 ? VARIANT_SETTLE_SECONDS : 0);
+    return CASE_OVERHEAD_SECONDS + settings.idleSeconds + loads * (settings.warmupSeconds + perRound.runs * runSeconds);
+  };
   const totalSeconds = rounds * chosen.reduce((sum, s) => sum + s.cases.reduce((n, id) => n + roundSeconds(CASES.get(id)!), 0), 0);
   log(`bench: ${chosen.length} scenarios, ${caseCount} cases, about ${Math.ceil(totalSeconds / 60)} min ` +
     `(${settings.runs} x ${settings.seconds} s after ${settings.warmupSeconds} s warm-up per ` +

@@ -139,9 +139,9 @@ const SCENARIO_LIST: Scenario[] = [
       'One Ricochet process (bench/ricochet/in-process.toml) serves three loads, told apart by the Host header: `target.localhost` is proxied ' +
       'straight to the plain backend (app "target"); `bench.localhost` goes to app "router", whose backend answers `fly-replay: app=target`, ' +
       'so Ricochet replays it to "target"; `cached.localhost` goes to app "cached-router", which also sends `fly-replay-cache: /*`, so after ' +
-      'the first replay Ricochet goes straight to "target". After a warm-up of each, every round measures each load once, the one that goes ' +
-      'first rotating, so drift in the machine\'s load falls on all three alike (separate processes, as in `replay` and `cached-replay`, ' +
-      'differ by up to 25 % on a noisy machine). `µs/req vs in-process-plain` is the issue\'s ratio: Ricochet\'s CPU per replayed request ' +
+      'the first replay Ricochet goes straight to "target". After a warm-up of each, every round measures each load once, forward and ' +
+      'backward in turn (0 1 2, 2 1 0), each run after 1 s of the same load unmeasured, so drift in the machine\'s load and what one load ' +
+      'leaves behind fall on all three alike (separate processes, as in `replay` and `cached-replay`, differ by up to 25 % on a noisy machine). `µs/req vs in-process-plain` is the issue\'s ratio: Ricochet\'s CPU per replayed request ' +
       'against its CPU per plain request.',
     cases: ['ricochet-in-process'],
     references: ['in-process-plain'],
