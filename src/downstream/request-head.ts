@@ -5,7 +5,7 @@
  * BadRequestError with the status to answer, never a guess.
  */
 
-import { FORBIDDEN_HEAD_BYTES, hasToken, parseContentLength, TOKEN, trimOws } from '../http1/fields.ts';
+import { HEAD_TEXT, hasToken, parseContentLength, TOKEN, trimOws } from '../http1/fields.ts';
 
 /** MAX_REQUEST_HEAD_BYTES bounds a request head (Node's server allowed 16 KiB; nginx's large buffers 32 KiB). */
 export const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
@@ -51,7 +51,7 @@ const ABSOLUTE_FORM = /^https?:\/\/([^/?#@]+)([/?].*)?$/i;
 
 /** parseRequestHead parses `text`: the head up to, not including, its blank line. */
 export function parseRequestHead(text: string): RequestHead {
-  if (FORBIDDEN_HEAD_BYTES.test(text)) throw new BadRequestError(400, 'a control character, bare CR or bare LF in the request head');
+  if (!HEAD_TEXT.test(text)) throw new BadRequestError(400, 'a control character, bare CR or bare LF in the request head');
   let eol = text.indexOf('\r\n');
   if (eol === -1) eol = text.length;
   const sp1 = text.indexOf(' ');

@@ -4,7 +4,7 @@
  * client's: a malformed line is a BadResponseError, never a guess.
  */
 
-import { FORBIDDEN_HEAD_BYTES, hasToken, parseContentLength, TOKEN, trimOws } from '../http1/fields.ts';
+import { HEAD_TEXT, hasToken, parseContentLength, TOKEN, trimOws } from '../http1/fields.ts';
 
 /** MAX_RESPONSE_HEAD_BYTES bounds a response head (twice what a client's request head may be). */
 export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
@@ -41,7 +41,7 @@ export function findHeadEnd(buf: Buffer): number {
 /** parseResponseHead parses `text`: the head up to, not including, its blank line. */
 export function parseResponseHead(text: string): ResponseHead {
   // One pass over the head for the bytes no line may hold, so that no line runs into another.
-  if (FORBIDDEN_HEAD_BYTES.test(text)) throw new BadResponseError('a control character, bare CR or bare LF in the response head');
+  if (!HEAD_TEXT.test(text)) throw new BadResponseError('a control character, bare CR or bare LF in the response head');
   let eol = text.indexOf('\r\n');
   if (eol === -1) eol = text.length;
   // "HTTP/1.1 200 OK": version, three-digit status, optional reason (RFC 9112 §4).
