@@ -19,7 +19,7 @@ function escapePart(part: string): string {
   return part.includes('%') || part.includes('|') ? part.replaceAll('%', '%25').replaceAll('|', '%7C') : part;
 }
 
-/** pathKey is the key of a path-based entry (looked up on every request: no array). */
+/** pathKey is the key of a path-based entry. */
 export function pathKey(sourceApp: string, host: string, prefix: string): string {
   return `path|${escapePart(sourceApp)}|${escapePart(host)}|${escapePart(prefix)}`;
 }
@@ -32,9 +32,4 @@ export function pathKey(sourceApp: string, host: string, prefix: string): string
 export function sessionKey(sourceApp: string, host: string, rule: SessionRule, value: string): string {
   const digest = createHash('sha256').update(value).digest('base64url');
   return cacheKey(['session', sourceApp, host, rule.prefix, rule.type, rule.name, digest]);
-}
-
-/** scopeKey names the (source app, host) pair whose path entries are counted. */
-export function scopeKey(sourceApp: string, host: string): string {
-  return `${escapePart(sourceApp)}|${escapePart(host)}`;
 }

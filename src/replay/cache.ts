@@ -16,7 +16,8 @@ import {
   prefixMatches,
   type CacheRejection,
 } from './cache-pattern.ts';
-import { pathKey, scopeKey, sessionKey } from './cache-key.ts';
+import { pathKey, sessionKey } from './cache-key.ts';
+import { PathIndex } from './cache-path-index.ts';
 import { readSessionValue, selectSessionRule } from './cache-session-rule.ts';
 
 export {
@@ -134,8 +135,8 @@ export class ReplayCache {
   readonly #entries = new Map<string, CacheEntry>();
   /** #newest is the entry last in #entries' order, when known: a hit on it moves nothing. */
   #newest: CacheEntry | null = null;
-  /** #pathScopes counts path entries per (source app, host), so most lookups skip the walk. */
-  readonly #pathScopes = new Map<string, number>();
+  /** #paths finds path entries without building a key per lookup. */
+  readonly #paths = new PathIndex<CacheEntry>();
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -318,13 +319,14 @@ export class ReplayCache {
    * `minLength` characters, walking up one segment at a time: a few map reads, never a scan.
    */
   #lookupPath(sourceApp: string, host: string, path: string, minLength: number): CacheEntry | undefined {
-    if ((this.#pathScopes.get(scopeKey(sourceApp, host)) ?? 0) === 0) return undefined;
+    const byPrefix = this.#paths.prefixes(sourceApp, host);
+    if (byPrefix === undefined) return undefined;
     let candidate = path;
     while (candidate.length > minLength) {
       // Canonical prefixes never end in `/` except the root, so `/a/` itself is no candidate.
       if (candidate === '/' || !candidate.endsWith('/')) {
-        const entry = this.#get(pathKey(sourceApp, host, candidate));
-        if (entry !== undefined) return entry;
+        const entry = byPrefix.get(candidate);
+        if (entry !== undefined && this.#live(entry)) return entry;
       }
       if (candidate === '/') break;
       candidate = nextShorterPrefix(candidate);
@@ -335,19 +337,23 @@ export class ReplayCache {
   /** #get returns a live entry and marks it most recently used; an expired one is dropped. */
   #get(key: string): CacheEntry | undefined {
     const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
+    return entry !== undefined && this.#live(entry) ? entry : undefined;
+  }
+
+  /** #live marks `entry` most recently used and says true, or drops it if it expired. */
+  #live(entry: CacheEntry): boolean {
     if (entry.expiresAt <= this.#now()) {
       this.#remove(entry);
       this.#expirations += 1;
-      return undefined;
+      return false;
     }
     // A hot entry is usually the newest already: moving it would change nothing but cost two writes.
     if (entry !== this.#newest) {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
+      this.#entries.delete(entry.key);
+      this.#entries.set(entry.key, entry);
       this.#newest = entry;
     }
-    return entry;
+    return true;
   }
 
   /** #insert stores a new entry as most recently used, then evicts down to maxEntries. */
@@ -365,7 +371,7 @@ export class ReplayCache {
     };
     this.#entries.set(entry.key, entry);
     this.#newest = entry;
-    if (entry.kind === 'path') this.#countScope(entry, 1);
+    if (entry.kind === 'path') this.#paths.add(entry);
     while (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.values().next().value as CacheEntry;
       this.#remove(oldest);
@@ -379,14 +385,7 @@ export class ReplayCache {
   #remove(entry: CacheEntry): void {
     this.#entries.delete(entry.key);
     if (entry === this.#newest) this.#newest = null;
-    if (entry.kind === 'path') this.#countScope(entry, -1);
-  }
-
-  #countScope(entry: CacheEntry, delta: 1 | -1): void {
-    const scope = scopeKey(entry.sourceApp, entry.host);
-    const count = (this.#pathScopes.get(scope) ?? 0) + delta;
-    if (count > 0) this.#pathScopes.set(scope, count);
-    else this.#pathScopes.delete(scope);
+    if (entry.kind === 'path') this.#paths.remove(entry);
   }
 
   /** #matcher turns a filter into a predicate; `prefix` selects entries at or under it. */
