@@ -81,7 +81,7 @@ export function barChartSvg(results: BenchResults): string {
   const height = top + MARGIN_PX;
   const s = results.settings;
   const subtitle =
-    `median of ${s.runs} x ${s.seconds} s, wrk -t${s.threads} -c${s.connections}; proxy on 1 core; ` +
+    `median of ${s.runs} x ${s.seconds} s, wrk -t${s.threads} -c${s.connections}; proxy on 1 core; backend ${s.backend ?? 'node'}; ` +
     `Node ${results.machine.node}; ${results.startedAt.slice(0, 10)}` + (s.quick ? ' (quick run: indicative only)' : '');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH_PX}" height="${height}" viewBox="0 0 ${WIDTH_PX} ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">`,

@@ -1,7 +1,9 @@
 /**
  * BenchResults is the shape of bench/results/latest.json, written by run.ts and read by
- * report.ts. Bump RESULTS_VERSION when a field changes meaning.
+ * report.ts. Bump RESULTS_VERSION when a field changes meaning; a field added later is optional,
+ * so that older files still read.
  */
+import type { BackendKind } from './start-backend.ts';
 
 export const RESULTS_VERSION = 1;
 
@@ -13,6 +15,12 @@ export interface RunMetrics {
   p99Ms: number;
   /** CPU time (utime + stime) of the measured process tree per request, in microseconds. */
   cpuUsPerRequest: number;
+  /**
+   * Voluntary context switches of the main thread of every process of the measured tree, per
+   * request: about 0 when the proxy always had work, about 1 when its event loop slept once per
+   * request waiting for core 1. Null without requests; absent in results written before it.
+   */
+  sleepsPerRequest?: number | null;
   /** RSS of the measured process tree, sampled in the middle of the run, in MiB. */
   rssMiB: number;
   /** Busy share (0..1) of core 0 (the proxy) and core 1 (backend + wrk) during the run. */
@@ -70,6 +78,8 @@ export interface BenchResults {
     connections: number;
     threads: number;
     quick: boolean;
+    /** What served the proxies (`--backend`); absent in results written before it: node. */
+    backend?: BackendKind;
   };
   scenarios: ScenarioResult[];
 }

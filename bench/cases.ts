@@ -184,7 +184,7 @@ export const IN_PROCESS_VARIANTS: readonly CaseVariant[] = [
 const CASE_LIST: CaseSpec[] = [
   {
     id: 'direct',
-    label: 'direct to the Node backend (backend on core 0)',
+    label: 'direct to the backend (backend on core 0)',
     requires: [],
     backends: ['plain'],
     backendCore: PROXY_CORE,

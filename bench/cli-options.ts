@@ -3,6 +3,8 @@
  * BenchUsageError naming the option.
  */
 import { parseArgs } from 'node:util';
+import { BACKEND_KINDS } from './start-backend.ts';
+import type { BackendKind } from './start-backend.ts';
 
 export const USAGE = `Usage: npm run bench -- [options]
 
@@ -15,6 +17,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --warmup N            warm-up before the runs, in seconds (default 5)
   --idle N              seconds with no traffic between warm-up and runs (default 0); Node
                         processes slow down after idle, see bench/README.md
+  --backend node|nginx  what serves the proxies on core 1 (default node: bench/backend.ts on
+                        node:http); nginx costs core 1 less, so the proxy is not kept
+                        waiting for its backends (see bench/README.md)
   --scenario a,b        only these scenarios (default all)
   --only a,b            only these cases (default all)
   --budget-minutes N    skip the cases that would start after N minutes (default 90)
@@ -31,6 +36,7 @@ export interface BenchOptions {
   idleSeconds: number;
   scenarios: string[] | null;
   only: string[] | null;
+  backend: BackendKind;
   budgetMinutes: number;
   json: string | null;
   quick: boolean;
@@ -51,6 +57,15 @@ function count(name: string, value: string | undefined, fallback: number, min: n
     throw new BenchUsageError(`Cannot run bench: --${name} must be an integer >= ${min}, got "${value}"`);
   }
   return n;
+}
+
+function backendKind(value: string | undefined): BackendKind {
+  if (value === undefined) return BACKEND_KINDS[0];
+  const kind = BACKEND_KINDS.find((known) => known === value);
+  if (kind === undefined) {
+    throw new BenchUsageError(`Cannot run bench: --backend must be one of ${BACKEND_KINDS.join(', ')}, got "${value}"`);
+  }
+  return kind;
 }
 
 function list(value: string | undefined): string[] | null {
@@ -74,6 +89,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         idle: { type: 'string' },
         scenario: { type: 'string' },
         only: { type: 'string' },
+        backend: { type: 'string' },
         'budget-minutes': { type: 'string' },
         json: { type: 'string' },
         list: { type: 'boolean', default: false },
@@ -93,6 +109,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     idleSeconds: count('idle', v.idle, 0, 0),
     scenarios: list(v.scenario),
     only: list(v.only),
+    backend: backendKind(v.backend),
     budgetMinutes: count('budget-minutes', v['budget-minutes'], 90, 1),
     json: v.json ?? null,
     interleave: v.interleave === true,

@@ -14,13 +14,15 @@ export function median(values: ReadonlyArray<number | null>): number | null {
 
 export function medianMetrics(runs: readonly RunMetrics[]): RunMetrics {
   if (runs.length === 0) throw new RangeError('Cannot take the median of no runs');
-  const pick = (key: keyof RunMetrics) => median(runs.map((run) => run[key]));
+  // `?? null`: a metric added later is absent from the runs of older results.
+  const pick = (key: keyof RunMetrics) => median(runs.map((run) => run[key] ?? null));
   return {
     requestsPerSecond: pick('requestsPerSecond') ?? Number.NaN,
     requests: pick('requests') ?? 0,
     p50Ms: pick('p50Ms') ?? Number.NaN,
     p99Ms: pick('p99Ms') ?? Number.NaN,
     cpuUsPerRequest: pick('cpuUsPerRequest') ?? Number.NaN,
+    sleepsPerRequest: pick('sleepsPerRequest'),
     rssMiB: pick('rssMiB') ?? Number.NaN,
     core0Busy: pick('core0Busy'),
     core1Busy: pick('core1Busy'),

@@ -1,6 +1,7 @@
 /**
  * proc-stat reads what the benchmark measures about processes and cores from /proc (Linux only):
- * CPU time of a process tree, its resident memory, and per-core busy time.
+ * CPU time of a process tree, its resident memory, how often its main threads slept, and
+ * per-core busy time.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -64,23 +65,50 @@ export function processTree(pid: number): ProcStat[] {
   return tree;
 }
 
-/** TreeSample is the CPU time and memory of a process tree at one moment. */
+/**
+ * parseVoluntarySwitches reads `voluntary_ctxt_switches` from a /proc/<pid>/status text: how
+ * often the main thread gave up the CPU to wait (an event loop with nothing to do sleeping in
+ * epoll_wait, say), as opposed to `nonvoluntary_ctxt_switches`, when it was preempted.
+ */
+export function parseVoluntarySwitches(status: string): number {
+  const match = /^voluntary_ctxt_switches:\s*(\d+)\s*$/m.exec(status);
+  if (match === null) throw new TypeError('Cannot parse /proc status: no voluntary_ctxt_switches line');
+  return Number(match[1]);
+}
+
+/**
+ * readVoluntarySwitches returns the voluntary context switches of the main thread of `pid`
+ * (/proc/<pid>/status counts the thread-group leader alone), or 0 once it is gone.
+ */
+export function readVoluntarySwitches(pid: number): number {
+  try {
+    return parseVoluntarySwitches(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return 0;
+  }
+}
+
+/** TreeSample is the CPU time, memory and sleeps of a process tree at one moment. */
 export interface TreeSample {
   cpuTicks: number;
   rssBytes: number;
+  /** Voluntary context switches of the main thread of every process, summed (nginx: master + worker). */
+  voluntarySwitches: number;
   pids: number[];
 }
 
-/** sampleTree adds up CPU ticks and RSS over a process tree. */
+/** sampleTree adds up CPU ticks, RSS and main-thread voluntary context switches over a process tree. */
 export function sampleTree(pid: number): TreeSample {
   const tree = processTree(pid);
   let cpuTicks = 0;
   let rssPages = 0;
+  let voluntarySwitches = 0;
   for (const stat of tree) {
     cpuTicks += stat.cpuTicks;
     rssPages += stat.rssPages;
+    voluntarySwitches += readVoluntarySwitches(stat.pid);
   }
-  return { cpuTicks, rssBytes: rssPages * PAGE_SIZE_BYTES, pids: tree.map((stat) => stat.pid) };
+  return { cpuTicks, rssBytes: rssPages * PAGE_SIZE_BYTES, voluntarySwitches, pids: tree.map((stat) => stat.pid) };
 }
 
 function getconf(name: string, fallback: number): number {

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { barChartSvg } from './bar-chart-svg.ts';
 import { RESULTS_VERSION } from './bench-results.ts';
 import type { BenchResults } from './bench-results.ts';
+import type { BackendKind } from './start-backend.ts';
 import { resultsTable, toMarkdown } from './results-table.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -32,6 +33,12 @@ export function readResults(file: string): BenchResults {
   return results;
 }
 
+/** BACKEND_TEXT names each `--backend` in the report's setup paragraph. */
+const BACKEND_TEXT: Record<BackendKind, string> = {
+  node: 'the backend (node:http, bench/backend.ts)',
+  nginx: 'the backend (nginx, 1 worker, `--backend nginx`)',
+};
+
 /** reportMarkdown is the markdown for docs/benchmarks.md: setup, then one table per scenario. */
 export function reportMarkdown(results: BenchResults, svgName: string | null): string {
   const m = results.machine;
@@ -44,10 +51,13 @@ export function reportMarkdown(results: BenchResults, svgName: string | null): s
     '',
     `Measured ${results.startedAt.slice(0, 10)} on ${m.cores} × ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}. ${tools}.`,
     '',
-    `Each case ran on fresh processes: the proxy pinned to core 0, the backend (node:http) and ` +
+    // Results written before --backend existed were all measured with the node backend.
+    `Backend: **${s.backend ?? 'node'}**. Each case ran on fresh processes: the proxy pinned to core 0, ${BACKEND_TEXT[s.backend ?? 'node']} and ` +
       `\`wrk -t${s.threads} -c${s.connections}\` sharing core 1 (for \`direct\`, the backend on core 0). ` +
       `${s.warmupSeconds} s warm-up${s.idleSeconds > 0 ? `, ${s.idleSeconds} s idle` : ''}, then ${s.runs} × ${s.seconds} s; ` +
       'every column is the median over the runs. Proxy µs/req is the CPU time (user + system) of the proxy and its children per request; ' +
+      'sleeps/req is how often their main threads slept (voluntary context switches) per request: near 0 the proxy always had work, ' +
+      'above about 0.2 it often ran out of work, waiting for core 1, and its µs/req includes the wake-ups; ' +
       'RSS is sampled mid-run. core0/core1 are how busy each core was: a core at 100 % is the bottleneck.' +
       (s.quick ? ' **Quick run: one short run per case, indicative only.**' : ''),
     '',

@@ -41,13 +41,14 @@ function cpuRatio(result: CaseResult, reference: CaseResult | undefined): string
 /**
  * resultsTable returns the table of one scenario: one row per case, skipped and failed ones too.
  * After the req/s ratios, `µs/req vs <first reference>` divides the proxy CPU per request: the
- * fairer comparison when core 1 is the bottleneck, and the issue's replay ratio.
+ * fairer comparison when core 1 is the bottleneck, and the issue's replay ratio. `sleeps/req`
+ * tells whether the proxy was saturated (near 0) or waited for core 1 (near 1 and more).
  */
 export function resultsTable(scenario: ScenarioResult): Table {
   const byId = new Map(scenario.cases.map((result) => [result.id, result]));
   const cpuReference = scenario.references.slice(0, 1);
   const header = [
-    'case', 'req/s', 'p50 ms', 'p99 ms', 'proxy µs/req', 'RSS MiB', 'core0', 'core1',
+    'case', 'req/s', 'p50 ms', 'p99 ms', 'proxy µs/req', 'sleeps/req', 'RSS MiB', 'core0', 'core1',
     ...scenario.references.map((id) => `vs ${id}`),
     ...cpuReference.map((id) => `µs/req vs ${id}`),
     'errors', 'notes',
@@ -62,6 +63,8 @@ export function resultsTable(scenario: ScenarioResult): Table {
       fixed(m?.p50Ms ?? null, 2),
       fixed(m?.p99Ms ?? null, 2),
       cpu,
+      // Results written before the metric existed lack it: a dash.
+      fixed(m?.sleepsPerRequest ?? null, 2),
       fixed(m?.rssMiB ?? null, 0),
       percent(m?.core0Busy ?? null),
       percent(m?.core1Busy ?? null),

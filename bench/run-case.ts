@@ -16,6 +16,8 @@ import { probe, waitUntilReady } from './probe.ts';
 import type { ProcessGroup, StartedProcess } from './process-group.ts';
 import { CLOCK_TICKS_PER_SECOND, coreBusyShare, readCoreTimes, sampleTree } from './proc-stat.ts';
 import type { Probe, Scenario } from './scenarios.ts';
+import { missingBackend, startBackend } from './start-backend.ts';
+import type { BackendKind } from './start-backend.ts';
 import { runWrk } from './wrk.ts';
 
 const BACKEND_START_TIMEOUT_MS = 10_000;
@@ -46,6 +48,8 @@ export interface CaseEnvironment {
   repoDir: string;
   benchDir: string;
   node: string;
+  /** What serves the case's backends (`--backend`). */
+  backend: BackendKind;
   log(line: string): void;
 }
 
@@ -75,12 +79,12 @@ export async function runCase(
 ): Promise<CaseResult[]> {
   const loads = caseLoads(spec);
   const results = loads.map(emptyResult);
-  const missing = missingRequirement(spec, env.repoDir);
+  const missing = missingRequirement(spec, env.repoDir) ?? (spec.backends.length > 0 ? missingBackend(env.backend) : null);
   if (missing !== null) {
     return results.map((result) => ({ ...result, status: 'skipped', reason: missing }));
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), `ricochet-bench-${spec.id}-`));
-  // nginx's worker drops root and must reach its temp paths inside this dir.
+  // nginx's worker (the nginx peer's, an nginx backend's) drops root and must reach its paths inside this dir.
   chmodSync(dir, 0o755);
   const started: StartedProcess[] = [];
   // Notes about the process (background load, config, slow start) belong to every load of it.
@@ -159,11 +163,15 @@ async function measure(m: Measurement): Promise<void> {
   const { spec, loads, scenario, settings, env, started, results } = m;
   const ports = await freePorts(spec.backends.length + 2);
   const backends: RunningBackend[] = spec.backends.map((mode, i) => {
-    const proc = env.group.start({
-      name: `backend (${mode})`,
+    const proc = startBackend({
+      group: env.group,
+      kind: env.backend,
+      mode,
+      port: ports[i],
       core: spec.backendCore,
-      command: env.node,
-      args: [path.join(env.benchDir, 'backend.ts'), '--port', String(ports[i]), '--mode', mode],
+      dir: path.join(m.dir, `backend-${i}-${mode}`),
+      node: env.node,
+      benchDir: env.benchDir,
     });
     started.push(proc);
     return { process: proc, port: ports[i], mode };
@@ -228,7 +236,8 @@ async function measure(m: Measurement): Promise<void> {
       results[index].runs.push(run);
       env.log(
         `  run ${i + 1}/${settings.runs}${named(load)}: ${Math.round(run.requestsPerSecond).toLocaleString('en-US')} req/s, ` +
-          `p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.cpuUsPerRequest.toFixed(1)} µs/req` +
+          `p50 ${run.p50Ms.toFixed(2)} ms, p99 ${run.p99Ms.toFixed(2)} ms, ${run.cpuUsPerRequest.toFixed(1)} µs/req, ` +
+          `${run.sleepsPerRequest?.toFixed(2) ?? '—'} sleeps/req` +
           (run.non2xx + run.socketErrors > 0 ? `, ${run.non2xx} non-2xx, ${run.socketErrors} socket errors` : ''),
       );
     }
@@ -270,12 +279,14 @@ async function measuredRun(pid: number, options: Parameters<typeof runWrk>[1], g
   const after = sampleTree(pid);
   const coresAfter = readCoreTimes();
   const cpuUs = ((after.cpuTicks - before.cpuTicks) / CLOCK_TICKS_PER_SECOND) * 1e6;
+  const sleeps = after.voluntarySwitches - before.voluntarySwitches;
   return {
     requestsPerSecond: report.requestsPerSecond,
     requests: report.requests,
     p50Ms: report.p50Ms,
     p99Ms: report.p99Ms,
     cpuUsPerRequest: report.requests > 0 ? cpuUs / report.requests : Number.NaN,
+    sleepsPerRequest: report.requests > 0 ? sleeps / report.requests : null,
     rssMiB: (rssBytes ?? after.rssBytes) / MIB,
     core0Busy: coreBusyShare(coresBefore, coresAfter, 0),
     core1Busy: coreBusyShare(coresBefore, coresAfter, 1),

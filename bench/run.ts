@@ -129,12 +129,12 @@ async function main(group: ProcessGroup): Promise<number> {
   const totalSeconds = rounds * chosen.reduce((sum, s) => sum + s.cases.reduce((n, id) => n + roundSeconds(CASES.get(id)!), 0), 0);
   log(`bench: ${chosen.length} scenarios, ${caseCount} cases, about ${Math.ceil(totalSeconds / 60)} min ` +
     `(${settings.runs} x ${settings.seconds} s after ${settings.warmupSeconds} s warm-up per ` +
-    `${options.interleave ? 'run, the cases of a scenario in turn' : 'case'})`);
+    `${options.interleave ? 'run, the cases of a scenario in turn' : 'case'}; backend ${options.backend})`);
 
   const startedAt = new Date();
   const budgetEnd = Date.now() + options.budgetMinutes * 60_000;
   const blocker = preflight();
-  const env = { group, repoDir: REPO_DIR, benchDir: BENCH_DIR, node: process.execPath, log };
+  const env = { group, repoDir: REPO_DIR, benchDir: BENCH_DIR, node: process.execPath, backend: options.backend, log };
   const scenarios: ScenarioResult[] = [];
   for (const { name, cases } of chosen) {
     const scenario = SCENARIOS.get(name)!;
@@ -164,7 +164,8 @@ async function main(group: ProcessGroup): Promise<number> {
       name, title: scenario.title, description: scenario.description, references: scenario.references, cases: results,
     };
     scenarios.push(scenarioResult);
-    process.stdout.write(`\n## ${name}: ${scenario.title}\n\n${toAligned(resultsTable(scenarioResult))}\n`);
+    // The backend is in every heading: tables measured with different backends must not be mixed up.
+    process.stdout.write(`\n## ${name}: ${scenario.title} (backend: ${options.backend})\n\n${toAligned(resultsTable(scenarioResult))}\n`);
   }
 
   const results: BenchResults = {
@@ -172,7 +173,7 @@ async function main(group: ProcessGroup): Promise<number> {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: machineInfo(),
-    settings: { ...settings, quick: options.quick },
+    settings: { ...settings, quick: options.quick, backend: options.backend },
     scenarios,
   };
   const text = `${JSON.stringify(results, null, 2)}\n`;

@@ -11,11 +11,13 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseTOML } from 'smol-toml';
-import type { CaseResult, RunMetrics, ScenarioResult } from '../../bench/bench-results.ts';
+import type { BenchResults, CaseResult, RunMetrics, ScenarioResult } from '../../bench/bench-results.ts';
 import { CASES, caseLoads } from '../../bench/cases.ts';
 import { parseBenchOptions } from '../../bench/cli-options.ts';
 import { median, medianMetrics } from '../../bench/median-metrics.ts';
-import { parseProcStat } from '../../bench/proc-stat.ts';
+import { nginxBackendConf } from '../../bench/nginx-backend-conf.ts';
+import { parseProcStat, parseVoluntarySwitches } from '../../bench/proc-stat.ts';
+import { reportMarkdown } from '../../bench/report.ts';
 import { resultsTable } from '../../bench/results-table.ts';
 import { bigCatalogApps, renderTemplate } from '../../bench/ricochet-config.ts';
 import { mergeRound, settledEarlier, variantOrder } from '../../bench/run-case.ts';
@@ -67,6 +69,13 @@ test('parseProcStat reads cpu ticks and ppid when the command name holds spaces 
   assert.deepEqual(stat, { pid: 4242, ppid: 41, cpuTicks: 300, startTicks: 999, rssPages: 77 });
 });
 
+test('parseVoluntarySwitches reads the voluntary count, not the nonvoluntary one, and rejects a status without it', () => {
+  const status = 'Name:\tnode\nThreads:\t7\nnonvoluntary_ctxt_switches:\t99\nvoluntary_ctxt_switches:\t1234\n';
+  assert.equal(parseVoluntarySwitches(status), 1234);
+  assert.equal(parseVoluntarySwitches('voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t5'), 0);
+  assert.throws(() => parseVoluntarySwitches('Name:\tnode\nnonvoluntary_ctxt_switches:\t99\n'), TypeError);
+});
+
 test('medianMetrics takes each median on its own and sums errors', () => {
   const run = (rps: number, p99: number, non2xx: number) => ({
     requestsPerSecond: rps, requests: rps, p50Ms: 1, p99Ms: p99, cpuUsPerRequest: 10, rssMiB: 100,
@@ -88,6 +97,34 @@ test('parseBenchOptions gives --quick its short defaults and rejects a bad count
   assert.deepEqual(quick.only, ['nginx', 'direct']);
   assert.throws(() => parseBenchOptions(['--runs', '0']), { code: 'BENCH_USAGE' });
   assert.throws(() => parseBenchOptions(['--nope']), { code: 'BENCH_USAGE' });
+});
+
+test('parseBenchOptions keeps the node backend by default, takes --backend nginx, and names --backend when its value is bad', () => {
+  assert.equal(parseBenchOptions([]).backend, 'node');
+  assert.equal(parseBenchOptions(['--backend', 'nginx']).backend, 'nginx');
+  assert.equal(parseBenchOptions(['--backend=node', '--quick']).backend, 'node');
+  assert.throws(() => parseBenchOptions(['--backend', 'apache']), { code: 'BENCH_USAGE', message: /--backend/ });
+  assert.throws(() => parseBenchOptions(['--backend']), { code: 'BENCH_USAGE' });
+});
+
+test('nginxBackendConf keeps every path in the backend\'s dir and answers fly-replay only in the replay modes', () => {
+  const dir = '/tmp/case/backend-0-plain';
+  const plain = nginxBackendConf({ port: 4567, mode: 'plain', dir });
+  assert.match(plain, /^worker_processes 1;$/m);
+  assert.match(plain, /^daemon off;$/m);
+  assert.match(plain, /listen 127\.0\.0\.1:4567;/);
+  assert.match(plain, /keepalive_requests 1000000;/);
+  assert.match(plain, /access_log off;/);
+  const paths = [...plain.matchAll(/^\s*(?:pid|\w+_temp_path|alias) (\S+);$/gm)].map((match) => match[1]);
+  assert.equal(paths.length, 7);
+  for (const file of paths) assert.ok(file.startsWith(`${dir}/`), file);
+  assert.doesNotMatch(plain, /fly-replay/);
+  const replay = nginxBackendConf({ port: 1, mode: 'replay', dir });
+  assert.match(replay, /add_header fly-replay app=target always;/);
+  assert.doesNotMatch(replay, /fly-replay-cache/);
+  const cached = nginxBackendConf({ port: 1, mode: 'replay-cache', dir });
+  assert.match(cached, /add_header fly-replay-cache "\/\*" always;/);
+  assert.match(cached, /add_header fly-replay-cache-ttl-secs 60 always;/);
 });
 
 test('parseBenchOptions takes runs one case at a time unless --interleave asks for rounds', () => {
@@ -219,6 +256,28 @@ test('resultsTable divides proxy µs/req by the first reference\'s and shows a d
   assert.equal(withoutReference.rows[0][column], '—');
   const twoReferences = resultsTable({ ...scenario, references: ['plain', 'replay'] });
   assert.deepEqual(twoReferences.header.filter((name) => name.startsWith('µs/req vs')), ['µs/req vs plain']);
+});
+
+test('resultsTable shows sleeps/req with 2 decimals after proxy µs/req, and a dash for results written before it', () => {
+  const measured = okResult('a', [{ ...metrics(1000, 40), sleepsPerRequest: 0.987 }]);
+  const old = okResult('old', [metrics(1000, 40)]);
+  const table = resultsTable({ name: 's', title: 't', description: 'd', references: ['a'], cases: [measured, old, failedResult('f', 'x')] });
+  const column = table.header.indexOf('sleeps/req');
+  assert.equal(column, table.header.indexOf('proxy µs/req') + 1);
+  assert.deepEqual(table.rows.map((row) => row[column]), ['0.99', '—', '—']);
+  assert.equal(old.median?.sleepsPerRequest, null);
+});
+
+test('reportMarkdown names the backend of the run and takes results without one as the node backend', () => {
+  const results: BenchResults = {
+    version: 1, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:01:00.000Z',
+    machine: { cpuModel: 'cpu', cores: 2, kernel: 'k', node: 'v24', tools: {} },
+    settings: { runs: 1, seconds: 3, warmupSeconds: 1, idleSeconds: 0, connections: 50, threads: 1, quick: true },
+    scenarios: [],
+  };
+  assert.match(reportMarkdown(results, null), /Backend: \*\*node\*\*.*node:http/);
+  const nginx = reportMarkdown({ ...results, settings: { ...results.settings, backend: 'nginx' } }, null);
+  assert.match(nginx, /Backend: \*\*nginx\*\*.*nginx, 1 worker/);
 });
 
 test('the backend answers 13 bytes, 64 KiB, the upload size, and fly-replay in replay mode', async (t) => {
