@@ -107,10 +107,8 @@ export class Connection {
   connected = false;
   /** Responses completed on this connection: a failure on a reused one may just be staleness. */
   served = 0;
-  /** Time without a byte from the machine in the current phase, counted in timer ticks. */
-  silentMs = 0;
-  /** The socket's inactivity timeout now. */
-  armedMs = 0;
+  /** The pool's clock when the current silence of the machine began (UpstreamPool.now). */
+  since = 0;
   error: Error | null = null;
 
   constructor(pool: UpstreamPool, connect: (onread: net.OnReadOpts) => net.Socket) {
@@ -125,7 +123,6 @@ export class Connection {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on('connect', () => this.pool.onConnect(this));
-    socket.on('timeout', () => this.pool.onTimeout(this));
     socket.on('end', () => this.pool.onEnd(this));
     // 'close' always follows 'error'; the error is kept for it.
     socket.on('error', (error: Error) => (this.error ??= error));

@@ -23,6 +23,10 @@ import {
   type UpstreamRequest,
 } from './connection.ts';
 
+/** SWEEP_MIN_MS and SWEEP_MAX_MS bound how often the sweep applies the time limits. */
+const SWEEP_MIN_MS = 10;
+const SWEEP_MAX_MS = 1000;
+
 export interface UpstreamPoolOptions {
   /** Most connections open at once; more requests wait for one. */
   connections: number;
@@ -49,16 +53,21 @@ export class UpstreamPool {
   #closing: (() => void) | null = null;
   #closed = false;
   /**
-   * #tickMs is every connection's inactivity timer once connected. The phases' own limits
-   * (headers, body, keep-alive) are counted in ticks, so that a request re-arms no timer.
+   * One sweep timer applies every connection's time limit, so that no byte read or written
+   * re-arms a timer. It runs while the pool has connections.
    */
-  #tickMs: number;
+  #sweeper: NodeJS.Timeout | null = null;
+  readonly #sweepMs: number;
+  /** A clock the sweep advances: connections note it instead of reading the time. */
+  now = 0;
 
   constructor(host: string, port: number, options: UpstreamPoolOptions) {
     this.host = host;
     this.port = port;
     this.options = options;
-    this.#tickMs = Math.min(options.headersTimeoutMs, options.bodyIdleTimeoutMs, options.keepAliveMs);
+    const shortest = Math.min(options.connectTimeoutMs, options.headersTimeoutMs, options.bodyIdleTimeoutMs, options.keepAliveMs);
+    // A limit is kept to within a quarter of itself (the shortest one), and at most a second.
+    this.#sweepMs = Math.max(SWEEP_MIN_MS, Math.min(SWEEP_MAX_MS, Math.ceil(shortest / 4)));
   }
 
   /** busy is the number of exchanges under way or waiting for a connection. */
@@ -109,16 +118,21 @@ export class UpstreamPool {
   }
 
   #connect(exchange: Exchange): void {
+    if (this.#sweeper === null) {
+      this.now = Date.now();
+      this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
+      this.#sweeper.unref();
+    }
     const connection = new Connection(this, (onread) => net.connect({ port: this.port, host: this.host, onread }));
+    connection.since = this.now;
     this.#connections.add(connection);
-    this.#arm(connection, this.options.connectTimeoutMs);
     connection.exchange = exchange;
     exchange.connection = connection;
   }
 
   onConnect(connection: Connection): void {
     connection.connected = true;
-    this.#arm(connection, this.#tickMs);
+    connection.since = this.now;
     const exchange = connection.exchange;
     if (exchange === null) this.#release(connection);
     else this.#begin(connection, exchange);
@@ -130,7 +144,7 @@ export class UpstreamPool {
     exchange.attempts++;
     const { socket } = connection;
     if (!connection.connected) return; // onConnect begins it
-    connection.silentMs = 0;
+    connection.since = this.now;
     const request = exchange.request;
     const chunked = request.body !== null && !request.bodyLength;
     const framing = chunked ? 'transfer-encoding: chunked\r\n\r\n' : '\r\n';
@@ -157,6 +171,8 @@ export class UpstreamPool {
           flushed = socket.write(chunk);
         }
         if (!flushed && !(await drained(socket))) return;
+        // The machine is taking the body: its answer is not late yet.
+        connection.since = this.now;
       }
       if (exchange.connection !== connection) return;
       if (chunked) socket.write('0\r\n\r\n', 'latin1');
@@ -178,7 +194,7 @@ export class UpstreamPool {
       return;
     }
     exchange.answered = true;
-    connection.silentMs = 0;
+    connection.since = this.now;
     try {
       if (exchange.phase === HEAD_PHASE) this.#readHead(connection, exchange, chunk);
       else this.#readBody(connection, exchange, chunk);
@@ -324,35 +340,33 @@ export class UpstreamPool {
       connection.socket.destroy();
       return;
     }
-    connection.silentMs = 0;
+    connection.since = this.now;
     this.#idle.push(connection);
   }
 
-  #arm(connection: Connection, ms: number): void {
-    connection.armedMs = ms;
-    connection.socket.setTimeout(ms);
+  #sweep(): void {
+    this.now = Date.now();
+    for (const connection of this.#connections) this.#expire(connection);
   }
 
   /**
-   * onTimeout counts a tick of silence against the limit of the connection's phase. Bytes from
-   * the machine and phase changes restart the count; bytes sent (a slow upload) only delay the
-   * tick, so the head deadline may come early by up to a tick per pause of the upload.
+   * #expire holds a connection's silence against the limit of its phase: connecting, waiting for
+   * the response head, between body pieces, or idle (keep-alive). Bytes from the machine, body
+   * bytes it takes, and phase changes restart the count.
    */
-  onTimeout(connection: Connection): void {
+  #expire(connection: Connection): void {
     const exchange = connection.exchange;
+    const silentMs = this.now - connection.since;
+    const { connectTimeoutMs, headersTimeoutMs, bodyIdleTimeoutMs, keepAliveMs } = this.options;
     if (!connection.connected) {
-      const timeout = new UpstreamError('UPSTREAM_CONNECT_TIMEOUT', `connecting took over ${this.options.connectTimeoutMs} ms`);
+      if (silentMs < connectTimeoutMs) return;
+      const timeout = new UpstreamError('UPSTREAM_CONNECT_TIMEOUT', `connecting took over ${connectTimeoutMs} ms`);
       if (exchange === null) connection.socket.destroy();
       else this.#fail(exchange, timeout);
       return;
     }
-    connection.silentMs += connection.armedMs;
-    const { headersTimeoutMs, bodyIdleTimeoutMs, keepAliveMs } = this.options;
     const limit = exchange === null ? keepAliveMs : exchange.phase === HEAD_PHASE ? headersTimeoutMs : bodyIdleTimeoutMs;
-    if (connection.silentMs < limit) {
-      this.#arm(connection, Math.min(this.#tickMs, limit - connection.silentMs));
-      return;
-    }
+    if (silentMs < limit) return;
     if (exchange === null || exchange.phase === DONE_PHASE) {
       // Idle past keep-alive, or a body still going out after its answer stalled.
       connection.socket.destroy();
@@ -376,6 +390,7 @@ export class UpstreamPool {
 
   onClose(connection: Connection): void {
     this.#connections.delete(connection);
+    if (this.#connections.size === 0) this.#stopSweep();
     const at = this.#idle.indexOf(connection);
     if (at !== -1) this.#idle.splice(at, 1);
     const exchange = connection.exchange;
@@ -423,6 +438,11 @@ export class UpstreamPool {
     for (const exchange of this.#waiting.splice(0)) this.#fail(exchange, new UpstreamError('UPSTREAM_POOL_CLOSED', 'the pool was destroyed'));
     for (const connection of this.#connections) connection.socket.destroy();
     return closed;
+  }
+
+  #stopSweep(): void {
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    this.#sweeper = null;
   }
 }
 
