@@ -112,7 +112,7 @@ function readDirective(replay: ReplayResponse): ReplayDirective {
       // The JSON form wins: its `cache` part makes `fly-replay-cache*` headers moot.
       if (directive.cache !== null) return directive;
     } else {
-      directive = parseReplayHeader(headerValue(headers, 'fly-replay') ?? '');
+      directive = parseReplayHeaderOnce(headerValue(headers, 'fly-replay') ?? '');
     }
     return withCacheHeaders(directive, {
       cache: headerValue(headers, 'fly-replay-cache'),
@@ -128,6 +128,30 @@ function readDirective(replay: ReplayResponse): ReplayDirective {
     }
     throw error;
   }
+}
+
+/**
+ * PARSED_HEADERS_MAX_ENTRIES bounds the `fly-replay` values kept parsed. A router answers the
+ * same few values again and again (`app=…`, `region=…`); values that differ per request (a
+ * `state`) only cycle through the memo, which is emptied when full.
+ */
+const PARSED_HEADERS_MAX_ENTRIES = 128;
+const parsedHeaders = new Map<string, ReplayDirective>();
+
+/**
+ * parseReplayHeaderOnce is parseReplayHeader through a memo of the values met last. The
+ * directives it hands out are shared, so they are frozen; an invalid value is not kept and
+ * throws every time.
+ */
+export function parseReplayHeaderOnce(value: string): ReplayDirective {
+  let directive = parsedHeaders.get(value);
+  if (directive !== undefined) return directive;
+  directive = parseReplayHeader(value);
+  if (directive.regions !== null) Object.freeze(directive.regions);
+  Object.freeze(directive);
+  if (parsedHeaders.size >= PARSED_HEADERS_MAX_ENTRIES) parsedHeaders.clear();
+  parsedHeaders.set(value, directive);
+  return directive;
 }
 
 function nowMicros(): number {
