@@ -733,6 +733,26 @@ test('UpstreamPool fails with UPSTREAM_HEADERS_TIMEOUT when no head, or half a h
   assert.equal(pool.busy, 0);
 });
 
+test('UpstreamPool does not time out the head while the machine is still taking a slow upload', { timeout: 10_000 }, async (t) => {
+  // The upload takes three head timeouts to send; each piece the machine takes restarts the count
+  // (docs/decisions.md, "Upstream timeouts"). The pacing is the scenario: a client sending slowly.
+  const headersTimeoutMs = 400;
+  const pieceGapMs = 40;
+  const pieces = Math.ceil((3 * headersTimeoutMs) / pieceGapMs);
+  async function* slowUpload(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < pieces; i++) {
+      yield Buffer.from(`piece ${i};`);
+      await new Promise((resolve) => setTimeout(resolve, pieceGapMs));
+    }
+  }
+  const machine = await echoMachine(t);
+  const pool = makePool(t, machine.port, { headersTimeoutMs });
+  const started = Date.now();
+  const received = await send(pool, { method: 'POST', fields: formatFieldLines(['host', 'machine.test']), body: slowUpload(), bodyLength: false });
+  assert.ok(Date.now() - started >= 2 * headersTimeoutMs, 'the upload outlasted the head timeout');
+  assert.equal(received.body, Array.from({ length: pieces }, (_, i) => `piece ${i};`).join(''));
+});
+
 test('UpstreamPool fails with UPSTREAM_BODY_TIMEOUT when the body stalls, keeping what arrived', async (t) => {
   const machine = await rawMachine(t, answering(() => 'HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'));
   const pool = makePool(t, machine.port, { bodyIdleTimeoutMs: SHORT_MS });
