@@ -6,6 +6,7 @@
  * Pure: values in, text out.
  */
 import type { BackendMode } from './cases.ts';
+import { nginxHttpCommon } from './peer-configs.ts';
 
 /** NGINX_BACKEND_64K_FILE is the file, in the backend's dir, that `GET /64k` serves. */
 export const NGINX_BACKEND_64K_FILE = '64k';
@@ -72,14 +73,7 @@ pid ${d}/nginx.pid;
 error_log stderr warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 65s;
-  client_body_temp_path ${d}/client_body;
-  proxy_temp_path ${d}/proxy;
-  fastcgi_temp_path ${d}/fastcgi;
-  uwsgi_temp_path ${d}/uwsgi;
-  scgi_temp_path ${d}/scgi;
+${nginxHttpCommon(d)}
   # 0: no size limit, so any upload is read (and discarded) before the answer.
   client_max_body_size 0;
   server {

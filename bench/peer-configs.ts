@@ -14,6 +14,21 @@ export interface PeerConfigInput {
 }
 
 /**
+ * nginxHttpCommon is what every nginx the bench starts (the peer, a backend) has in its `http`
+ * block: no access log, keep-alive limits out of the way of a run, and every temp path in `dir`.
+ */
+export function nginxHttpCommon(dir: string): string {
+  return `  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 65s;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;`;
+}
+
+/**
  * nginxConf is one worker with raised keep-alive limits and upstream keep-alive 64. Two
  * additions for the upload scenario, which do not touch GETs: a body limit above 1 MiB and no
  * request buffering, so that nginx streams uploads like the other peers instead of spooling
@@ -28,14 +43,7 @@ pid ${d}/nginx.pid;
 error_log stderr warn;
 events { worker_connections 20000; }
 http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 65s;
-  client_body_temp_path ${d}/client_body;
-  proxy_temp_path ${d}/proxy;
-  fastcgi_temp_path ${d}/fastcgi;
-  uwsgi_temp_path ${d}/uwsgi;
-  scgi_temp_path ${d}/scgi;
+${nginxHttpCommon(d)}
   client_max_body_size 2m;
   proxy_request_buffering off;
   upstream backend {
