@@ -107,7 +107,7 @@ export class Connection {
   connected = false;
   /** Responses completed on this connection: a failure on a reused one may just be staleness. */
   served = 0;
-  /** The pool's clock when the current silence of the machine began (UpstreamPool.now). */
+  /** The pool's sweep clock when the current silence of the machine began. */
   since = 0;
   error: Error | null = null;
 

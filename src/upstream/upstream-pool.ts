@@ -59,7 +59,7 @@ export class UpstreamPool {
   #sweeper: NodeJS.Timeout | null = null;
   readonly #sweepMs: number;
   /** A clock the sweep advances: connections note it instead of reading the time. */
-  now = 0;
+  #now = 0;
 
   constructor(host: string, port: number, options: UpstreamPoolOptions) {
     this.host = host;
@@ -119,12 +119,12 @@ export class UpstreamPool {
 
   #connect(exchange: Exchange): void {
     if (this.#sweeper === null) {
-      this.now = Date.now();
+      this.#now = Date.now();
       this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
       this.#sweeper.unref();
     }
     const connection = new Connection(this, (onread) => net.connect({ port: this.port, host: this.host, onread }));
-    connection.since = this.now;
+    connection.since = this.#now;
     this.#connections.add(connection);
     connection.exchange = exchange;
     exchange.connection = connection;
@@ -132,7 +132,7 @@ export class UpstreamPool {
 
   onConnect(connection: Connection): void {
     connection.connected = true;
-    connection.since = this.now;
+    connection.since = this.#now;
     const exchange = connection.exchange;
     if (exchange === null) this.#release(connection);
     else this.#begin(connection, exchange);
@@ -144,7 +144,7 @@ export class UpstreamPool {
     exchange.attempts++;
     const { socket } = connection;
     if (!connection.connected) return; // onConnect begins it
-    connection.since = this.now;
+    connection.since = this.#now;
     const request = exchange.request;
     const chunked = request.body !== null && !request.bodyLength;
     const framing = chunked ? 'transfer-encoding: chunked\r\n\r\n' : '\r\n';
@@ -172,7 +172,7 @@ export class UpstreamPool {
         }
         if (!flushed && !(await drained(socket))) return;
         // The machine is taking the body: its answer is not late yet.
-        connection.since = this.now;
+        connection.since = this.#now;
       }
       if (exchange.connection !== connection) return;
       if (chunked) socket.write('0\r\n\r\n', 'latin1');
@@ -194,7 +194,7 @@ export class UpstreamPool {
       return;
     }
     exchange.answered = true;
-    connection.since = this.now;
+    connection.since = this.#now;
     try {
       if (exchange.phase === HEAD_PHASE) this.#readHead(connection, exchange, chunk);
       else this.#readBody(connection, exchange, chunk);
@@ -340,12 +340,12 @@ export class UpstreamPool {
       connection.socket.destroy();
       return;
     }
-    connection.since = this.now;
+    connection.since = this.#now;
     this.#idle.push(connection);
   }
 
   #sweep(): void {
-    this.now = Date.now();
+    this.#now = Date.now();
     for (const connection of this.#connections) this.#expire(connection);
   }
 
@@ -356,7 +356,7 @@ export class UpstreamPool {
    */
   #expire(connection: Connection): void {
     const exchange = connection.exchange;
-    const silentMs = this.now - connection.since;
+    const silentMs = this.#now - connection.since;
     const { connectTimeoutMs, headersTimeoutMs, bodyIdleTimeoutMs, keepAliveMs } = this.options;
     if (!connection.connected) {
       if (silentMs < connectTimeoutMs) return;
